@@ -1,0 +1,300 @@
+//! `sclab bench`: our engine and candle-transformers' stock `quantized_llama` on the same GGUF,
+//! measured in one run, reported as ratios.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use candle_transformers::models::quantized_llama::ModelWeights;
+use sclab_core::logits::argmax;
+use sclab_core::{Backend, ForwardRequest, LogitPositions};
+use sclab_engine::Message;
+use serde::Serialize;
+
+use crate::model_choice::{default_model, QuantArg};
+
+const PROMPT: &str = "A teacher asks her class to read a short story about two neighbours who argue \
+over a fence, then to write one paragraph on how each neighbour could have listened better. \
+Explain, in plain words for a twelve-year-old, what makes an answer to such a question fair to \
+both people, and give one example sentence that a student might write.";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Tokens decoded per measurement.
+    #[arg(long, default_value_t = 128)]
+    tokens: usize,
+    /// Sequences decoded together in the batched measurement.
+    #[arg(long, default_value_t = 5)]
+    batch: usize,
+    /// Measurements per figure; the best is kept (the machine is shared and noisy).
+    #[arg(long, default_value_t = 2)]
+    repeats: usize,
+    #[arg(long, value_enum, num_args = 1.., default_values_t = [QuantArg::Q8_0, QuantArg::Q4_0])]
+    quant: Vec<QuantArg>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Append the results as a Markdown section to this file (e.g. docs/BENCHMARKS.md).
+    #[arg(long)]
+    record: Option<PathBuf>,
+}
+
+#[derive(Serialize, Clone, Copy, Default)]
+struct Speeds {
+    prefill_tok_s: f64,
+    decode_tok_s: f64,
+    /// Aggregate over the batch.
+    batch_decode_tok_s: f64,
+}
+
+#[derive(Serialize)]
+struct QuantResult {
+    quant: String,
+    model_bytes: u64,
+    prompt_tokens: usize,
+    ours: Speeds,
+    stock_candle: Speeds,
+    /// ours / stock.
+    ratio: Speeds,
+    /// Weight bytes read per second at batch-1 decode, in GB/s.
+    ours_decode_gb_s: f64,
+    batch_over_single: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    machine: String,
+    threads: usize,
+    date: String,
+    tokens: usize,
+    batch: usize,
+    memory_read_gb_s: f64,
+    results: Vec<QuantResult>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let memory_read_gb_s = memory_read_bandwidth();
+    let mut results = Vec::new();
+    for &quant in &args.quant {
+        let path = default_model(quant.into())?;
+        let ours = best_of(args.repeats, || measure_ours(&path, &args));
+        let stock = best_of(args.repeats, || measure_stock(&path, &args));
+        let (ours, prompt_tokens) = ours?;
+        let (stock, _) = stock?;
+        let model_bytes = std::fs::metadata(&path)?.len();
+        let ratio = Speeds {
+            prefill_tok_s: ours.prefill_tok_s / stock.prefill_tok_s,
+            decode_tok_s: ours.decode_tok_s / stock.decode_tok_s,
+            batch_decode_tok_s: ours.batch_decode_tok_s / stock.batch_decode_tok_s,
+        };
+        let result = QuantResult {
+            quant: format!("{quant:?}"),
+            model_bytes,
+            prompt_tokens,
+            ours_decode_gb_s: model_bytes as f64 * ours.decode_tok_s / 1e9,
+            batch_over_single: ours.batch_decode_tok_s / ours.decode_tok_s,
+            ours,
+            stock_candle: stock,
+            ratio,
+        };
+        if !args.json {
+            eprintln!("{}", markdown_rows(&result).join("\n"));
+        }
+        results.push(result);
+    }
+    let report = Report {
+        machine: machine_name(),
+        threads: candle_core::utils::get_num_threads(),
+        date: today(),
+        tokens: args.tokens,
+        batch: args.batch,
+        memory_read_gb_s,
+        results,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", markdown(&report));
+    }
+    if let Some(path) = &args.record {
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        writeln!(file, "\n{}", markdown(&report))?;
+    }
+    Ok(())
+}
+
+/// Best of `n` runs, figure by figure.
+fn best_of(n: usize, mut f: impl FnMut() -> anyhow::Result<(Speeds, usize)>) -> anyhow::Result<(Speeds, usize)> {
+    let (mut best, tokens) = f()?;
+    for _ in 1..n {
+        let (s, _) = f()?;
+        best.prefill_tok_s = best.prefill_tok_s.max(s.prefill_tok_s);
+        best.decode_tok_s = best.decode_tok_s.max(s.decode_tok_s);
+        best.batch_decode_tok_s = best.batch_decode_tok_s.max(s.batch_decode_tok_s);
+    }
+    Ok((best, tokens))
+}
+
+fn prompt_tokens(path: &Path) -> anyhow::Result<Vec<u32>> {
+    let model = sclab_engine::load(path)?;
+    Ok(model.chat_tokens(&[Message::user(PROMPT)])?)
+}
+
+/// Decoding feeds the argmax token back whatever it is, so every run decodes exactly
+/// `tokens` steps.
+fn measure_ours(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
+    let mut model = sclab_engine::load(path)?;
+    let prompt = model.chat_tokens(&[Message::user(PROMPT)])?;
+    let backend = &mut model.backend;
+    let block = |b: &mut sclab_engine::CpuBackend, batch: &[ForwardRequest]| pollster::block_on(b.forward(batch));
+
+    let seq = backend.new_sequence();
+    let t = Instant::now();
+    let out = block(backend, &[ForwardRequest { seq, tokens: prompt.clone(), logits: LogitPositions::Last, hidden: false }])?;
+    let prefill_tok_s = prompt.len() as f64 / t.elapsed().as_secs_f64();
+
+    let mut next = argmax(&out[0].logits) as u32;
+    let single = backend.fork(seq)?;
+    let t = Instant::now();
+    for _ in 0..args.tokens {
+        let out = block(backend, &[ForwardRequest::decode(single, next)])?;
+        next = argmax(&out[0].logits) as u32;
+    }
+    let decode_tok_s = args.tokens as f64 / t.elapsed().as_secs_f64();
+
+    let seqs: Vec<_> = (0..args.batch).map(|_| backend.fork(seq)).collect::<Result<_, _>>()?;
+    let mut nexts = vec![argmax(&out[0].logits) as u32; args.batch];
+    let t = Instant::now();
+    for _ in 0..args.tokens {
+        let batch: Vec<_> = seqs.iter().zip(&nexts).map(|(&s, &n)| ForwardRequest::decode(s, n)).collect();
+        let outs = block(backend, &batch)?;
+        for (n, o) in nexts.iter_mut().zip(outs) {
+            *n = argmax(&o.logits) as u32;
+        }
+    }
+    let batch_decode_tok_s = (args.tokens * args.batch) as f64 / t.elapsed().as_secs_f64();
+    Ok((Speeds { prefill_tok_s, decode_tok_s, batch_decode_tok_s }, prompt.len()))
+}
+
+fn measure_stock(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
+    let prompt = prompt_tokens(path)?;
+    let device = Device::Cpu;
+    let load = || -> anyhow::Result<ModelWeights> {
+        let mut file = std::fs::File::open(path)?;
+        let content = candle_core::quantized::gguf_file::Content::read(&mut file)?;
+        Ok(ModelWeights::from_gguf(content, &mut file, &device)?)
+    };
+    let last_argmax = |logits: &Tensor, row: usize| -> anyhow::Result<u32> {
+        Ok(argmax(&logits.get(row)?.to_vec1::<f32>()?) as u32)
+    };
+
+    let mut model = load()?;
+    let input = Tensor::new(prompt.as_slice(), &device)?.unsqueeze(0)?;
+    let t = Instant::now();
+    let logits = model.forward(&input, 0)?;
+    let prefill_tok_s = prompt.len() as f64 / t.elapsed().as_secs_f64();
+    let mut next = last_argmax(&logits, 0)?;
+    let t = Instant::now();
+    for i in 0..args.tokens {
+        let logits = model.forward(&Tensor::new(&[next], &device)?.unsqueeze(0)?, prompt.len() + i)?;
+        next = last_argmax(&logits, 0)?;
+    }
+    let decode_tok_s = args.tokens as f64 / t.elapsed().as_secs_f64();
+
+    // The stock model has no fork: prefill the batch of identical prompts, then decode it.
+    let mut model = load()?;
+    let rows: Vec<Tensor> = (0..args.batch).map(|_| Tensor::new(prompt.as_slice(), &device)).collect::<Result<_, _>>()?;
+    let logits = model.forward(&Tensor::stack(&rows, 0)?, 0)?;
+    let mut nexts: Vec<u32> = (0..args.batch).map(|r| last_argmax(&logits, r)).collect::<Result<_, _>>()?;
+    let t = Instant::now();
+    for i in 0..args.tokens {
+        let input = Tensor::new(nexts.as_slice(), &device)?.unsqueeze(1)?;
+        let logits = model.forward(&input, prompt.len() + i)?;
+        nexts = (0..args.batch).map(|r| last_argmax(&logits, r)).collect::<Result<_, _>>()?;
+    }
+    let batch_decode_tok_s = (args.tokens * args.batch) as f64 / t.elapsed().as_secs_f64();
+    Ok((Speeds { prefill_tok_s, decode_tok_s, batch_decode_tok_s }, prompt.len()))
+}
+
+/// Read bandwidth of this machine with every worker thread summing its share of 512 MiB.
+fn memory_read_bandwidth() -> f64 {
+    let words: usize = 64 << 20;
+    let data: Vec<u64> = (0..words as u64).collect();
+    let threads = candle_core::utils::get_num_threads().max(1);
+    let mut best = 0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let total: u64 = std::thread::scope(|s| {
+            data.chunks(words.div_ceil(threads))
+                .map(|chunk| s.spawn(move || chunk.iter().fold(0u64, |a, &x| a.wrapping_add(x))))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|h| h.join().unwrap_or(0))
+                .fold(0u64, u64::wrapping_add)
+        });
+        std::hint::black_box(total);
+        best = best.max((words * 8) as f64 / t.elapsed().as_secs_f64() / 1e9);
+    }
+    best
+}
+
+fn machine_name() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+fn today() -> String {
+    std::process::Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn markdown_rows(r: &QuantResult) -> Vec<String> {
+    let row = |name: &str, ours: f64, stock: f64, ratio: f64| {
+        format!("| {} | {name} | {ours:.1} | {stock:.1} | {ratio:.2}× |", r.quant)
+    };
+    vec![
+        row("prefill tok/s", r.ours.prefill_tok_s, r.stock_candle.prefill_tok_s, r.ratio.prefill_tok_s),
+        row("decode tok/s, batch 1", r.ours.decode_tok_s, r.stock_candle.decode_tok_s, r.ratio.decode_tok_s),
+        row("decode tok/s, batch K (aggregate)", r.ours.batch_decode_tok_s, r.stock_candle.batch_decode_tok_s, r.ratio.batch_decode_tok_s),
+    ]
+}
+
+fn markdown(report: &Report) -> String {
+    let mut out = format!(
+        "## {} — {} ({} threads)\n\n`sclab bench`: {} decoded tokens, batch K = {}, prompt of {} tokens; best of repeated runs. \
+Measured memory read bandwidth: {:.1} GB/s.\n\n| quant | figure | sclab | stock candle `quantized_llama` | ratio |\n|---|---|---|---|---|\n",
+        report.date,
+        report.machine,
+        report.threads,
+        report.tokens,
+        report.batch,
+        report.results.first().map_or(0, |r| r.prompt_tokens),
+        report.memory_read_gb_s
+    );
+    for r in &report.results {
+        out += &(markdown_rows(r).join("\n") + "\n");
+    }
+    out += "\n";
+    for r in &report.results {
+        out += &format!(
+            "- {}: batch-1 decode reads the {:.0} MB of weights {:.1} times a second = {:.1} GB/s ({:.0} % of the measured read bandwidth); \
+batch K gives {:.2}× the aggregate tokens/s of batch 1.\n",
+            r.quant,
+            r.model_bytes as f64 / 1e6,
+            r.ours.decode_tok_s,
+            r.ours_decode_gb_s,
+            100.0 * r.ours_decode_gb_s / report.memory_read_gb_s,
+            r.batch_over_single
+        );
+    }
+    out
+}

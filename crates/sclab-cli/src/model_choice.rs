@@ -1,0 +1,56 @@
+//! Which model file a command runs: `--model PATH`, or the default SmolLM2 in the chosen
+//! quantization, fetched on first use.
+
+use std::path::PathBuf;
+
+use sclab_assets::{Cache, Quant};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantArg {
+    #[value(name = "q8_0")]
+    Q8_0,
+    #[value(name = "q4_0")]
+    Q4_0,
+    #[value(name = "q4_1")]
+    Q4_1,
+}
+
+impl From<QuantArg> for Quant {
+    fn from(q: QuantArg) -> Self {
+        match q {
+            QuantArg::Q8_0 => Quant::Q8_0,
+            QuantArg::Q4_0 => Quant::Q4_0,
+            QuantArg::Q4_1 => Quant::Q4_1,
+        }
+    }
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ModelArgs {
+    /// A Llama or Qwen2 GGUF file; default: the bundled SmolLM2-135M-Instruct.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Quantization of the default model (Q8_0 keeps the shipped model's answers).
+    #[arg(long, value_enum, default_value = "q8_0")]
+    pub quant: QuantArg,
+}
+
+impl ModelArgs {
+    pub fn path(&self) -> anyhow::Result<PathBuf> {
+        match &self.model {
+            Some(path) => Ok(path.clone()),
+            None => default_model(self.quant.into()),
+        }
+    }
+}
+
+/// The default model's file, running the asset step first if it is missing.
+pub fn default_model(quant: Quant) -> anyhow::Result<PathBuf> {
+    let cache = Cache::from_env();
+    let path = cache.model(quant);
+    if !path.exists() {
+        eprintln!("preparing assets in {} (first run)…", cache.root().display());
+        sclab_assets::prepare(&cache, |_| {})?;
+    }
+    Ok(path)
+}

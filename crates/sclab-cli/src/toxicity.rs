@@ -1,0 +1,43 @@
+use sclab_assets::Cache;
+use sclab_engine::toxicity::LABELS;
+use sclab_engine::ToxicityClassifier;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Texts to score.
+    #[arg(required = true)]
+    texts: Vec<String>,
+    /// Print a JSON array of `{text, scores: {label: p}}` objects.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cache = Cache::from_env();
+    if !cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE).exists() {
+        eprintln!("preparing assets in {} (first run)…", cache.root().display());
+        sclab_assets::prepare(&cache, |_| {})?;
+    }
+    let classifier = ToxicityClassifier::load(&cache.toxicity())?;
+    let texts: Vec<&str> = args.texts.iter().map(String::as_str).collect();
+    let scores = classifier.score(&texts);
+    if args.json {
+        let rows: Vec<_> = texts
+            .iter()
+            .zip(&scores)
+            .map(|(text, s)| {
+                let labels: serde_json::Map<_, _> =
+                    LABELS.iter().zip(s).map(|(l, p)| (l.to_string(), serde_json::json!(p))).collect();
+                serde_json::json!({ "text": text, "scores": labels })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    println!("{:<40} {}", "text", LABELS.map(|l| format!("{l:>13}")).join(""));
+    for (text, s) in texts.iter().zip(&scores) {
+        let shown: String = text.chars().take(38).collect();
+        println!("{shown:<40} {}", s.map(|p| format!("{p:>13.3}")).join(""));
+    }
+    Ok(())
+}

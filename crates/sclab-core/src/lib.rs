@@ -1,0 +1,12 @@
+//! The model-free half of the lab: what a backend must offer, and how tokens are chosen
+//! and generated on top of any backend. The engine implements [`backend::Backend`]; the
+//! protocol and the front ends only ever see this trait.
+
+pub mod backend;
+pub mod generate;
+pub mod logits;
+pub mod sampling;
+
+pub use backend::{Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId};
+pub use generate::{generate, GenerateParams, Generated, StopReason};
+pub use sampling::{Sampler, SamplingParams};

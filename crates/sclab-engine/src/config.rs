@@ -1,0 +1,79 @@
+//! Hyper-parameters of a Llama-family model, read from GGUF metadata.
+
+use crate::error::{EngineError, Result};
+use crate::gguf::GgufFile;
+
+/// How RoPE pairs up the dimensions of a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeLayout {
+    /// Adjacent pairs `(2i, 2i+1)`: llama.cpp's converter permutes Llama's q/k weights for this.
+    Interleaved,
+    /// Halves `(i, i + d/2)`: Qwen2 ("NeoX" style).
+    Halves,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    pub architecture: String,
+    pub n_layers: usize,
+    pub hidden_size: usize,
+    pub ffn_size: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    pub vocab_size: usize,
+    pub context_length: usize,
+    pub rope_base: f32,
+    pub rope_layout: RopeLayout,
+    pub rms_eps: f32,
+    /// Qwen2 adds biases to the q, k and v projections.
+    pub qkv_bias: bool,
+}
+
+impl ModelConfig {
+    pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
+        let architecture = gguf.get_str("general.architecture")?.to_owned();
+        let (rope_layout, qkv_bias) = match architecture.as_str() {
+            "llama" => (RopeLayout::Interleaved, false),
+            "qwen2" => (RopeLayout::Halves, true),
+            _ => return Err(EngineError::UnsupportedArchitecture(architecture)),
+        };
+        let key = |k: &str| format!("{architecture}.{k}");
+        let hidden_size = gguf.get_usize(&key("embedding_length"))?;
+        let n_heads = gguf.get_usize(&key("attention.head_count"))?;
+        let n_kv_heads = match gguf.get_opt(&key("attention.head_count_kv")) {
+            Some(_) => gguf.get_usize(&key("attention.head_count_kv"))?,
+            None => n_heads,
+        };
+        if n_heads == 0 || n_kv_heads == 0 || hidden_size % n_heads != 0 || n_heads % n_kv_heads != 0 {
+            return Err(EngineError::Corrupt {
+                path: gguf.path().to_owned(),
+                detail: format!("inconsistent head counts: {n_heads} heads, {n_kv_heads} kv heads, width {hidden_size}"),
+            });
+        }
+        let vocab_size = gguf.get_array("tokenizer.ggml.tokens")?.len();
+        let rope_base = match gguf.get_opt(&key("rope.freq_base")) {
+            Some(_) => gguf.get_f32(&key("rope.freq_base"))?,
+            None => 10_000.0,
+        };
+        Ok(Self {
+            n_layers: gguf.get_usize(&key("block_count"))?,
+            ffn_size: gguf.get_usize(&key("feed_forward_length"))?,
+            context_length: gguf.get_usize(&key("context_length"))?,
+            rms_eps: gguf.get_f32(&key("attention.layer_norm_rms_epsilon"))?,
+            head_dim: hidden_size / n_heads,
+            hidden_size,
+            n_heads,
+            n_kv_heads,
+            vocab_size,
+            rope_base,
+            rope_layout,
+            qkv_bias,
+            architecture,
+        })
+    }
+
+    pub fn kv_dim(&self) -> usize {
+        self.n_kv_heads * self.head_dim
+    }
+}

@@ -1,0 +1,156 @@
+//! Reading a GGUF file: its metadata, checked against the file's real length, and its tensors
+//! straight into typed buffers (one read, no intermediate copy).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::GgmlDType;
+
+use crate::error::{EngineError, Result};
+use crate::qmatrix::QMatrix;
+
+const GGUF_MAGIC: [u8; 4] = *b"GGUF";
+
+pub struct GgufFile {
+    path: PathBuf,
+    file: File,
+    pub content: Content,
+}
+
+impl GgufFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let io = |source| EngineError::Io { path: path.to_owned(), source };
+        let mut file = File::open(path).map_err(io)?;
+        let file_len = file.metadata().map_err(io)?.len();
+        let mut magic = [0u8; 4];
+        if file.read_exact(&mut magic).is_err() || magic != GGUF_MAGIC {
+            return Err(EngineError::NotGguf {
+                path: path.to_owned(),
+                detail: format!("it starts with {magic:02x?}, not the GGUF magic {GGUF_MAGIC:02x?}"),
+            });
+        }
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let content = Content::read(&mut file).map_err(|e| EngineError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("its header cannot be read ({e})"),
+        })?;
+        let this = Self { path: path.to_owned(), file, content };
+        this.check_tensor_extents(file_len)?;
+        Ok(this)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every tensor must lie inside the file: a cut-off download fails here, at open, rather
+    /// than half way through loading.
+    fn check_tensor_extents(&self, file_len: u64) -> Result<()> {
+        for (name, info) in &self.content.tensor_infos {
+            let bytes = tensor_bytes(info.ggml_dtype, info.shape.elem_count());
+            let end = self.content.tensor_data_offset + info.offset + bytes as u64;
+            if end > file_len {
+                return Err(EngineError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!(
+                        "tensor `{name}` ends at byte {end} but the file has only {file_len} bytes"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, key: &str) -> Result<&Value> {
+        self.content.metadata.get(key).ok_or_else(|| EngineError::MissingMetadata(key.to_owned()))
+    }
+
+    pub fn get_opt(&self, key: &str) -> Option<&Value> {
+        self.content.metadata.get(key)
+    }
+
+    pub fn get_str(&self, key: &str) -> Result<&str> {
+        self.get(key)?.to_string().map(|s| s.as_str()).map_err(|e| self.bad_meta(key, e))
+    }
+
+    /// Integer metadata of any width.
+    pub fn get_usize(&self, key: &str) -> Result<usize> {
+        let v = self.get(key)?;
+        let n = match v {
+            Value::U8(x) => *x as i64,
+            Value::I8(x) => *x as i64,
+            Value::U16(x) => *x as i64,
+            Value::I16(x) => *x as i64,
+            Value::U32(x) => *x as i64,
+            Value::I32(x) => *x as i64,
+            Value::U64(x) => *x as i64,
+            Value::I64(x) => *x,
+            other => return Err(self.bad_meta(key, format!("expected an integer, found {:?}", other.value_type()))),
+        };
+        usize::try_from(n).map_err(|_| self.bad_meta(key, format!("negative value {n}")))
+    }
+
+    pub fn get_f32(&self, key: &str) -> Result<f32> {
+        match self.get(key)? {
+            Value::F32(x) => Ok(*x),
+            Value::F64(x) => Ok(*x as f32),
+            other => Err(self.bad_meta(key, format!("expected a float, found {:?}", other.value_type()))),
+        }
+    }
+
+    pub fn get_array(&self, key: &str) -> Result<&Vec<Value>> {
+        self.get(key)?.to_vec().map_err(|e| self.bad_meta(key, e))
+    }
+
+    fn bad_meta(&self, key: &str, detail: impl std::fmt::Display) -> EngineError {
+        EngineError::Corrupt { path: self.path.clone(), detail: format!("metadata `{key}`: {detail}") }
+    }
+
+    pub fn has_tensor(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+
+    /// A 2-D weight `rows × cols` (GGUF stores it as `[cols, rows]`, cols contiguous).
+    pub fn matrix(&mut self, name: &str) -> Result<QMatrix> {
+        let info = self
+            .content
+            .tensor_infos
+            .get(name)
+            .ok_or_else(|| EngineError::MissingTensor(name.to_owned()))?;
+        let (dtype, offset, dims) = (info.ggml_dtype, info.offset, info.shape.dims().to_vec());
+        let (rows, cols) = match dims[..] {
+            [rows, cols] => (rows, cols),
+            [cols] => (1, cols),
+            _ => {
+                return Err(EngineError::BadTensor {
+                    tensor: name.to_owned(),
+                    detail: format!("expected a matrix, found shape {dims:?}"),
+                })
+            }
+        };
+        let start = self.content.tensor_data_offset + offset;
+        let path = self.path.clone();
+        let file = &mut self.file;
+        QMatrix::read(name, dtype, rows, cols, |buf| {
+            file.seek(SeekFrom::Start(start))
+                .and_then(|_| file.read_exact(buf))
+                .map_err(|source| EngineError::Io { path: path.clone(), source })
+        })
+    }
+
+    /// A 1-D tensor as f32 (norm weights, biases).
+    pub fn vector(&mut self, name: &str) -> Result<Vec<f32>> {
+        let m = self.matrix(name)?;
+        let mut out = vec![0.0; m.rows() * m.cols()];
+        for r in 0..m.rows() {
+            m.dequantize_row(r, &mut out[r * m.cols()..(r + 1) * m.cols()]);
+        }
+        Ok(out)
+    }
+}
+
+pub fn tensor_bytes(dtype: GgmlDType, elems: usize) -> usize {
+    elems / dtype.block_size() * dtype.type_size()
+}

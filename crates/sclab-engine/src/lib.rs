@@ -1,0 +1,25 @@
+//! The language-model engine of the Self-Correction Lab.
+//!
+//! `model::load` opens a GGUF file and returns everything a front end needs: the CPU backend
+//! (the model and its KV cache, behind `sclab_core::Backend`), the tokenizer, and the chat
+//! template. The toxicity classifier lives here too: it is a model, not a metric.
+
+pub mod chat;
+pub mod config;
+pub mod cpu_backend;
+mod error;
+pub mod gguf;
+pub mod kv_cache;
+pub mod llama;
+pub mod model;
+mod ops;
+pub mod qmatrix;
+pub mod tokenizer;
+pub mod toxicity;
+
+pub use chat::{ChatTemplate, Message};
+pub use cpu_backend::CpuBackend;
+pub use error::{EngineError, Result};
+pub use model::{load, LoadedModel};
+pub use tokenizer::{TextStream, Tokenizer};
+pub use toxicity::ToxicityClassifier;

@@ -1,0 +1,285 @@
+//! The Llama / Qwen2 transformer over flat f32 rows.
+//!
+//! A forward call stacks the new tokens of every sequence in the batch into one activation
+//! matrix, so each weight matrix is multiplied once per layer for the whole batch. Attention is
+//! the only per-sequence step: each row attends to its own sequence's cache.
+
+use candle_core::quantized::GgmlDType;
+use candle_core::utils::barrier_pool;
+use sclab_core::{ForwardOutput, ForwardRequest, LogitPositions};
+
+use crate::config::ModelConfig;
+use crate::error::Result;
+use crate::gguf::GgufFile;
+use crate::kv_cache::KvSeq;
+use crate::ops::{add_bias, add_in_place, dot, rms_norm, softmax, swiglu, Rope};
+use crate::qmatrix::{Activations, QMatrix};
+
+pub struct Layer {
+    pub attn_norm: Vec<f32>,
+    pub wq: QMatrix,
+    pub wk: QMatrix,
+    pub wv: QMatrix,
+    /// Qwen2's q, k, v biases.
+    pub bias: Option<[Vec<f32>; 3]>,
+    pub wo: QMatrix,
+    pub ffn_norm: Vec<f32>,
+    pub w_gate: QMatrix,
+    pub w_up: QMatrix,
+    pub w_down: QMatrix,
+}
+
+pub struct LlamaModel {
+    pub config: ModelConfig,
+    pub embedding: QMatrix,
+    /// `None` when the output head is tied to the embedding.
+    pub output: Option<QMatrix>,
+    pub output_norm: Vec<f32>,
+    pub layers: Vec<Layer>,
+    rope: Rope,
+    pub activations: Activations,
+}
+
+impl LlamaModel {
+    pub fn load(gguf: &mut GgufFile) -> Result<Self> {
+        let config = ModelConfig::from_gguf(gguf)?;
+        let mut layers = Vec::with_capacity(config.n_layers);
+        for i in 0..config.n_layers {
+            let p = |name: &str| format!("blk.{i}.{name}");
+            let bias = if config.qkv_bias {
+                Some([gguf.vector(&p("attn_q.bias"))?, gguf.vector(&p("attn_k.bias"))?, gguf.vector(&p("attn_v.bias"))?])
+            } else {
+                None
+            };
+            layers.push(Layer {
+                attn_norm: gguf.vector(&p("attn_norm.weight"))?,
+                wq: gguf.matrix(&p("attn_q.weight"))?,
+                wk: gguf.matrix(&p("attn_k.weight"))?,
+                wv: gguf.matrix(&p("attn_v.weight"))?,
+                bias,
+                wo: gguf.matrix(&p("attn_output.weight"))?,
+                ffn_norm: gguf.vector(&p("ffn_norm.weight"))?,
+                w_gate: gguf.matrix(&p("ffn_gate.weight"))?,
+                w_up: gguf.matrix(&p("ffn_up.weight"))?,
+                w_down: gguf.matrix(&p("ffn_down.weight"))?,
+            });
+        }
+        let output = if gguf.has_tensor("output.weight") { Some(gguf.matrix("output.weight")?) } else { None };
+        // 8-bit activations flip the shipped Q4_1 SmolLM2's first answer token (f32 logits:
+        // "The" 25.33, "L" 25.24) and send it off into French. candle has no SIMD Q4_1 kernel,
+        // so Q4_1 models lose little by running on f32 activations, which keep its answers.
+        let activations = if layers.iter().any(|l| l.wq.dtype() == GgmlDType::Q4_1) {
+            Activations::F32
+        } else {
+            Activations::Quantized
+        };
+        let model = Self {
+            activations,
+            embedding: gguf.matrix("token_embd.weight")?,
+            output,
+            output_norm: gguf.vector("output_norm.weight")?,
+            rope: Rope::new(config.head_dim, config.rope_base, config.rope_layout),
+            layers,
+            config,
+        };
+        model.check_shapes()?;
+        Ok(model)
+    }
+
+    fn check_shapes(&self) -> Result<()> {
+        let c = &self.config;
+        let (d, kv, f) = (c.hidden_size, c.kv_dim(), c.ffn_size);
+        let mut expect = vec![("token_embd.weight".to_owned(), &self.embedding, c.vocab_size, d)];
+        if let Some(out) = &self.output {
+            expect.push(("output.weight".to_owned(), out, c.vocab_size, d));
+        }
+        for (i, l) in self.layers.iter().enumerate() {
+            for (name, m, rows, cols) in [
+                ("attn_q", &l.wq, d, d),
+                ("attn_k", &l.wk, kv, d),
+                ("attn_v", &l.wv, kv, d),
+                ("attn_output", &l.wo, d, d),
+                ("ffn_gate", &l.w_gate, f, d),
+                ("ffn_up", &l.w_up, f, d),
+                ("ffn_down", &l.w_down, d, f),
+            ] {
+                expect.push((format!("blk.{i}.{name}.weight"), m, rows, cols));
+            }
+        }
+        for (name, m, rows, cols) in expect {
+            if (m.rows(), m.cols()) != (rows, cols) {
+                return Err(crate::EngineError::BadTensor {
+                    tensor: name,
+                    detail: format!("shape {}×{} where the metadata implies {rows}×{cols}", m.rows(), m.cols()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn head(&self) -> &QMatrix {
+        self.output.as_ref().unwrap_or(&self.embedding)
+    }
+
+    /// Run the batch; `caches[i]` belongs to `requests[i]`. Tokens are validated by the caller.
+    pub fn forward(&self, requests: &[ForwardRequest], caches: &mut [&mut KvSeq]) -> Vec<ForwardOutput> {
+        let c = &self.config;
+        let (d, kv_dim, q_dim) = (c.hidden_size, c.kv_dim(), c.n_heads * c.head_dim);
+        // Every new token is one row: (request, absolute position).
+        let rows: Vec<(usize, usize)> = requests
+            .iter()
+            .enumerate()
+            .flat_map(|(r, req)| {
+                let start = caches[r].len();
+                (0..req.tokens.len()).map(move |t| (r, start + t))
+            })
+            .collect();
+        let m = rows.len();
+        let mut x = vec![0f32; m * d];
+        let tokens = requests.iter().flat_map(|r| r.tokens.iter());
+        for (row, &token) in x.chunks_exact_mut(d).zip(tokens) {
+            self.embedding.dequantize_row(token as usize, row);
+        }
+        let last_row: Vec<usize> = {
+            let mut end = 0;
+            requests.iter().map(|r| {
+                end += r.tokens.len();
+                end - 1
+            }).collect()
+        };
+        let mut hidden: Vec<Option<Vec<Vec<f32>>>> =
+            requests.iter().map(|r| r.hidden.then(|| Vec::with_capacity(c.n_layers))).collect();
+
+        let mut h = vec![0f32; m * d];
+        let mut q = vec![0f32; m * q_dim];
+        let mut k = vec![0f32; m * kv_dim];
+        let mut v = vec![0f32; m * kv_dim];
+        let mut att = vec![0f32; m * q_dim];
+        let mut gate = vec![0f32; m * c.ffn_size];
+        let mut up = vec![0f32; m * c.ffn_size];
+
+        for (l, layer) in self.layers.iter().enumerate() {
+            rms_norm(&x, &layer.attn_norm, c.rms_eps, &mut h);
+            layer.wq.matmul(&h, m, &mut q, self.activations);
+            layer.wk.matmul(&h, m, &mut k, self.activations);
+            layer.wv.matmul(&h, m, &mut v, self.activations);
+            if let Some([bq, bk, bv]) = &layer.bias {
+                add_bias(&mut q, bq);
+                add_bias(&mut k, bk);
+                add_bias(&mut v, bv);
+            }
+            for (i, &(_, pos)) in rows.iter().enumerate() {
+                self.rope.apply(&mut q[i * q_dim..(i + 1) * q_dim], pos);
+                self.rope.apply(&mut k[i * kv_dim..(i + 1) * kv_dim], pos);
+            }
+            let mut offset = 0;
+            for (r, req) in requests.iter().enumerate() {
+                let n = req.tokens.len();
+                caches[r].stage(l, &k[offset * kv_dim..(offset + n) * kv_dim], &v[offset * kv_dim..(offset + n) * kv_dim]);
+                offset += n;
+            }
+            self.attention(l, &rows, &q, caches, &mut att);
+            layer.wo.matmul(&att, m, &mut h, self.activations);
+            add_in_place(&mut x, &h);
+
+            rms_norm(&x, &layer.ffn_norm, c.rms_eps, &mut h);
+            layer.w_gate.matmul(&h, m, &mut gate, self.activations);
+            layer.w_up.matmul(&h, m, &mut up, self.activations);
+            swiglu(&mut gate, &up);
+            layer.w_down.matmul(&gate, m, &mut h, self.activations);
+            add_in_place(&mut x, &h);
+
+            for (r, states) in hidden.iter_mut().enumerate() {
+                if let Some(states) = states {
+                    let row = last_row[r];
+                    states.push(x[row * d..(row + 1) * d].to_vec());
+                }
+            }
+        }
+        for (r, req) in requests.iter().enumerate() {
+            caches[r].commit(req.tokens.len());
+        }
+
+        // Only the rows whose logits were asked for go through the (large) output head.
+        let mut logit_rows = Vec::new();
+        let mut first_logit_row = Vec::with_capacity(requests.len());
+        let mut start = 0;
+        for (r, req) in requests.iter().enumerate() {
+            first_logit_row.push(logit_rows.len());
+            match req.logits {
+                LogitPositions::None => {}
+                LogitPositions::Last => logit_rows.push(last_row[r]),
+                LogitPositions::All => logit_rows.extend(start..start + req.tokens.len()),
+            }
+            start += req.tokens.len();
+        }
+        let n_logits = logit_rows.len();
+        let mut selected = vec![0f32; n_logits * d];
+        for (dst, &row) in selected.chunks_exact_mut(d).zip(&logit_rows) {
+            rms_norm(&x[row * d..(row + 1) * d], &self.output_norm, c.rms_eps, dst);
+        }
+        let vocab = c.vocab_size;
+        let mut logits = vec![0f32; n_logits * vocab];
+        if n_logits > 0 {
+            self.head().matmul(&selected, n_logits, &mut logits, self.activations);
+        }
+        requests
+            .iter()
+            .zip(hidden)
+            .enumerate()
+            .map(|(r, (req, hidden))| {
+                let count = match req.logits {
+                    LogitPositions::None => 0,
+                    LogitPositions::Last => 1,
+                    LogitPositions::All => req.tokens.len(),
+                };
+                let first = first_logit_row[r];
+                ForwardOutput { seq: req.seq, logits: logits[first * vocab..(first + count) * vocab].to_vec(), hidden }
+            })
+            .collect()
+    }
+
+    /// Causal attention of every new row over its own sequence's cache (grouped-query heads).
+    fn attention(&self, layer: usize, rows: &[(usize, usize)], q: &[f32], caches: &[&mut KvSeq], out: &mut [f32]) {
+        let c = &self.config;
+        let (hd, kv_dim, q_dim) = (c.head_dim, c.kv_dim(), c.n_heads * c.head_dim);
+        let group = c.n_heads / c.n_kv_heads;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let out_ptr = out.as_mut_ptr() as usize;
+        let n_items = rows.len() * c.n_heads;
+        barrier_pool().execute_chunked(n_items, |items| {
+            let mut scores = Vec::new();
+            for item in items {
+                let (i, head) = (item / c.n_heads, item % c.n_heads);
+                let (r, pos) = rows[i];
+                let kv_off = (head / group) * hd;
+                let qh = &q[i * q_dim + head * hd..][..hd];
+                scores.clear();
+                let visible = pos + 1;
+                for (keys, _) in caches[r].chunks(layer) {
+                    for key in keys.chunks_exact(kv_dim) {
+                        if scores.len() == visible {
+                            break;
+                        }
+                        scores.push(dot(qh, &key[kv_off..kv_off + hd]) * scale);
+                    }
+                }
+                softmax(&mut scores);
+                // SAFETY: each (row, head) item owns the disjoint slice `out[i*q_dim + head*hd..][..hd]`.
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(i * q_dim + head * hd), hd)
+                };
+                dst.fill(0.0);
+                let mut weights = scores.iter();
+                'chunks: for (_, values) in caches[r].chunks(layer) {
+                    for value in values.chunks_exact(kv_dim) {
+                        let Some(&w) = weights.next() else { break 'chunks };
+                        for (o, &x) in dst.iter_mut().zip(&value[kv_off..kv_off + hd]) {
+                            *o += w * x;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,55 @@
+//! Loading a model file into a ready-to-run backend, tokenizer and chat template.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::chat::{ChatTemplate, Message};
+use crate::cpu_backend::CpuBackend;
+use crate::error::{EngineError, Result};
+use crate::gguf::GgufFile;
+use crate::llama::LlamaModel;
+use crate::tokenizer::Tokenizer;
+
+/// Tokens that end an assistant turn in the chat formats we know, when the vocabulary has them.
+const TURN_END_TOKENS: [&str; 3] = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>"];
+
+pub struct LoadedModel {
+    pub backend: CpuBackend,
+    pub tokenizer: Tokenizer,
+    pub template: ChatTemplate,
+}
+
+pub fn load(path: &Path) -> Result<LoadedModel> {
+    let mut gguf = GgufFile::open(path)?;
+    let tokenizer = Tokenizer::from_gguf(&gguf)?;
+    let template = ChatTemplate::from_gguf(&gguf)?;
+    let model = LlamaModel::load(&mut gguf)?;
+    if tokenizer.vocab_size() > model.config.vocab_size {
+        return Err(EngineError::Corrupt {
+            path: path.to_owned(),
+            detail: "the tokenizer has more tokens than the embedding".into(),
+        });
+    }
+    let mut stop: Vec<u32> = TURN_END_TOKENS.iter().filter_map(|t| tokenizer.token_id(t)).collect();
+    if !stop.contains(&tokenizer.eos) {
+        stop.push(tokenizer.eos);
+    }
+    Ok(LoadedModel { backend: CpuBackend::new(Arc::new(model), stop), tokenizer, template })
+}
+
+impl LoadedModel {
+    /// Token ids of a chat, opened for the assistant's answer; refuses an empty prompt and one
+    /// that leaves no room in the context for an answer.
+    pub fn chat_tokens(&self, messages: &[Message]) -> Result<Vec<u32>> {
+        if messages.iter().all(|m| m.content.trim().is_empty()) {
+            return Err(EngineError::EmptyPrompt);
+        }
+        let text = self.template.render(messages, true)?;
+        let tokens = self.tokenizer.encode(&text)?;
+        let limit = sclab_core::Backend::info(&self.backend).context_length;
+        if tokens.len() >= limit {
+            return Err(EngineError::PromptTooLong { tokens: tokens.len(), limit });
+        }
+        Ok(tokens)
+    }
+}

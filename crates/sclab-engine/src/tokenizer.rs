@@ -1,0 +1,143 @@
+//! A byte-level BPE tokenizer rebuilt from a GGUF file's `tokenizer.ggml.*` metadata.
+//!
+//! The pre-tokenizer follows `tokenizer.ggml.pre`, as llama.cpp does: SmolLM splits digits one
+//! by one and must not add a prefix space; Qwen2 and Llama 3 split with their own regexes.
+
+use std::collections::HashMap;
+
+use tokenizers::models::bpe::{Vocab, BPE};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
+
+use crate::error::{EngineError, Result};
+use crate::gguf::GgufFile;
+
+const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+/// GGUF token types that are special (control) or user-defined tokens: never split by BPE.
+const CONTROL: i32 = 3;
+const USER_DEFINED: i32 = 4;
+
+pub struct Tokenizer {
+    inner: tokenizers::Tokenizer,
+    vocab: HashMap<String, u32>,
+    pub bos: Option<u32>,
+    pub eos: u32,
+}
+
+impl Tokenizer {
+    pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
+        let err = |e: &dyn std::fmt::Display| EngineError::Tokenizer(e.to_string());
+        let model = gguf.get_str("tokenizer.ggml.model")?;
+        if model != "gpt2" {
+            return Err(EngineError::Tokenizer(format!(
+                "tokenizer model `{model}` is not supported (only byte-level BPE, `gpt2`)"
+            )));
+        }
+        let tokens: Vec<String> = gguf
+            .get_array("tokenizer.ggml.tokens")?
+            .iter()
+            .map(|v| v.to_string().cloned().map_err(|e| err(&e)))
+            .collect::<Result<_>>()?;
+        let merges: Vec<(String, String)> = gguf
+            .get_array("tokenizer.ggml.merges")?
+            .iter()
+            .map(|v| {
+                let m = v.to_string().map_err(|e| err(&e))?;
+                m.split_once(' ')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .ok_or_else(|| EngineError::Tokenizer(format!("malformed merge `{m}`")))
+            })
+            .collect::<Result<_>>()?;
+        let types: Vec<i32> = match gguf.get_opt("tokenizer.ggml.token_type") {
+            Some(v) => v
+                .to_vec()
+                .map_err(|e| err(&e))?
+                .iter()
+                .map(|t| t.to_i32().map_err(|e| err(&e)))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        let vocab: HashMap<String, u32> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let bpe = BPE::builder().vocab_and_merges(vocab.iter().map(|(t, &i)| (t.clone(), i)).collect::<Vocab>(), merges).build().map_err(|e| err(&e))?;
+        let mut inner = tokenizers::Tokenizer::new(bpe);
+        let pre = gguf.get_opt("tokenizer.ggml.pre").and_then(|v| v.to_string().ok()).map(String::as_str);
+        inner.with_pre_tokenizer(Some(pre_tokenizer(pre.unwrap_or("default")).map_err(|e| err(&e))?));
+        inner.with_decoder(Some(ByteLevel::default()));
+        let specials: Vec<AddedToken> = types
+            .iter()
+            .enumerate()
+            .filter(|(_, &t)| t == CONTROL || t == USER_DEFINED)
+            .map(|(i, _)| AddedToken::from(tokens[i].clone(), true))
+            .collect();
+        inner.add_special_tokens(&specials);
+        let id = |key: &str| gguf.get_opt(key).map(|_| gguf.get_usize(key).map(|v| v as u32)).transpose();
+        let eos = id("tokenizer.ggml.eos_token_id")?.ok_or_else(|| EngineError::MissingMetadata("tokenizer.ggml.eos_token_id".into()))?;
+        Ok(Self { inner, vocab, bos: id("tokenizer.ggml.bos_token_id")?, eos })
+    }
+
+    /// Token ids of `text`; special tokens written in the text (`<|im_start|>`) become their ids.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self.inner.encode_fast(text, false).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Text of `ids`, special tokens included.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner.decode(ids, false).map_err(|e| EngineError::Tokenizer(e.to_string()))
+    }
+
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.vocab.get(token).copied()
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab.len()
+    }
+}
+
+fn pre_tokenizer(pre: &str) -> tokenizers::Result<PreTokenizerWrapper> {
+    let byte_level = |use_regex| ByteLevel::new(false, false, use_regex).into();
+    let split = |pattern: &str| -> tokenizers::Result<PreTokenizerWrapper> {
+        Ok(Split::new(SplitPattern::Regex(pattern.to_owned()), SplitDelimiterBehavior::Isolated, false)?.into())
+    };
+    Ok(match pre {
+        "smollm" => Sequence::new(vec![Digits::new(true).into(), byte_level(true)]).into(),
+        "qwen2" => Sequence::new(vec![split(QWEN2_PATTERN)?, byte_level(false)]).into(),
+        "llama-bpe" | "llama3" => Sequence::new(vec![split(LLAMA3_PATTERN)?, byte_level(false)]).into(),
+        _ => byte_level(true),
+    })
+}
+
+/// Turns a stream of token ids into a stream of text pieces, holding back a piece while it
+/// ends inside a multi-byte character.
+pub struct TextStream<'a> {
+    tokenizer: &'a Tokenizer,
+    ids: Vec<u32>,
+    emitted: usize,
+}
+
+impl<'a> TextStream<'a> {
+    pub fn new(tokenizer: &'a Tokenizer) -> Self {
+        Self { tokenizer, ids: Vec::new(), emitted: 0 }
+    }
+
+    /// The new text this token completes, if any.
+    pub fn push(&mut self, id: u32) -> Result<Option<String>> {
+        self.ids.push(id);
+        let text = self.tokenizer.decode(&self.ids)?;
+        if text.ends_with('\u{FFFD}') || text.len() <= self.emitted {
+            return Ok(None);
+        }
+        let piece = text[self.emitted..].to_owned();
+        self.emitted = text.len();
+        Ok(Some(piece))
+    }
+
+    pub fn text(&self) -> Result<String> {
+        self.tokenizer.decode(&self.ids)
+    }
+}
