@@ -202,10 +202,15 @@ fn measure_stock(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
     }
     let decode_tok_s = args.tokens as f64 / t.elapsed().as_secs_f64();
 
-    // The stock model has no fork: prefill the batch of identical prompts, then decode it.
+    // The stock model has no fork, and its batched prefill fails on a non-contiguous slice in
+    // candle 0.11.1: feed the batch of identical prompts a position at a time (not timed).
     let mut model = load()?;
-    let rows: Vec<Tensor> = (0..args.batch).map(|_| Tensor::new(prompt.as_slice(), &device)).collect::<Result<_, _>>()?;
-    let logits = model.forward(&Tensor::stack(&rows, 0)?, 0)?;
+    let mut logits = None;
+    for (pos, &token) in prompt.iter().enumerate() {
+        let input = Tensor::new(vec![token; args.batch].as_slice(), &device)?.unsqueeze(1)?;
+        logits = Some(model.forward(&input, pos)?);
+    }
+    let logits = logits.expect("the prompt is not empty");
     let mut nexts: Vec<u32> = (0..args.batch).map(|r| last_argmax(&logits, r)).collect::<Result<_, _>>()?;
     let t = Instant::now();
     for i in 0..args.tokens {

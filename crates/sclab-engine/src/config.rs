@@ -51,6 +51,15 @@ impl ModelConfig {
                 detail: format!("inconsistent head counts: {n_heads} heads, {n_kv_heads} kv heads, width {hidden_size}"),
             });
         }
+        if gguf.get_opt(&key("rope.dimension_count")).is_some() {
+            let rotated = gguf.get_usize(&key("rope.dimension_count"))?;
+            if rotated != hidden_size / n_heads {
+                return Err(EngineError::UnsupportedArchitecture(format!(
+                    "{architecture} with partial rotary embeddings ({rotated} of {} dimensions)",
+                    hidden_size / n_heads
+                )));
+            }
+        }
         let vocab_size = gguf.get_array("tokenizer.ggml.tokens")?.len();
         let rope_base = match gguf.get_opt(&key("rope.freq_base")) {
             Some(_) => gguf.get_f32(&key("rope.freq_base"))?,

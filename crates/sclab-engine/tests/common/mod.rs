@@ -1,0 +1,133 @@
+//! A tiny random-weight Llama GGUF, written by the tests themselves.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::path::{Path, PathBuf};
+
+use candle_core::quantized::gguf_file::{self, Value};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+
+pub const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
+pub const IM_START: u32 = 1;
+pub const IM_END: u32 = 2;
+
+pub struct TinySpec {
+    pub architecture: &'static str,
+    pub dtype: GgmlDType,
+    pub context_length: u32,
+    pub seed: u64,
+}
+
+impl Default for TinySpec {
+    fn default() -> Self {
+        Self { architecture: "llama", dtype: GgmlDType::F32, context_length: 512, seed: 7 }
+    }
+}
+
+pub const HIDDEN: usize = 64;
+pub const LAYERS: usize = 2;
+pub const HEADS: usize = 4;
+pub const KV_HEADS: usize = 2;
+pub const FFN: usize = 96;
+
+/// GPT-2's byte-to-character table: what byte-level BPE vocabularies are written in.
+fn byte_chars() -> Vec<char> {
+    let printable = |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
+    let mut extra = 0;
+    (0..256u32)
+        .map(|b| {
+            if printable(b) {
+                char::from_u32(b).unwrap()
+            } else {
+                extra += 1;
+                char::from_u32(255 + extra).unwrap()
+            }
+        })
+        .collect()
+}
+
+pub fn vocab() -> Vec<String> {
+    SPECIALS.iter().map(|s| s.to_string()).chain(byte_chars().into_iter().map(String::from)).collect()
+}
+
+/// Token id of a single byte in the tiny vocabulary.
+pub fn byte_token(b: u8) -> u32 {
+    SPECIALS.len() as u32 + b as u32
+}
+
+pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
+    let path = dir.join(format!("tiny-{}-{:?}-{}.gguf", spec.architecture, spec.dtype, spec.seed));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
+    let vocab = vocab();
+    let kv_dim = HIDDEN / HEADS * KV_HEADS;
+    let mut matrix = |rows: usize, cols: usize, scale: f32| {
+        let values: Vec<f32> = (0..rows * cols).map(|_| rng.random_range(-scale..scale)).collect();
+        Tensor::from_vec(values, (rows, cols), &Device::Cpu).unwrap()
+    };
+    let mut tensors: Vec<(String, Tensor)> = vec![("token_embd.weight".into(), matrix(vocab.len(), HIDDEN, 1.0))];
+    for l in 0..LAYERS {
+        let p = |n: &str| format!("blk.{l}.{n}");
+        tensors.push((p("attn_q.weight"), matrix(HIDDEN, HIDDEN, 0.3)));
+        tensors.push((p("attn_k.weight"), matrix(kv_dim, HIDDEN, 0.3)));
+        tensors.push((p("attn_v.weight"), matrix(kv_dim, HIDDEN, 0.3)));
+        tensors.push((p("attn_output.weight"), matrix(HIDDEN, HIDDEN, 0.3)));
+        tensors.push((p("ffn_gate.weight"), matrix(FFN, HIDDEN, 0.3)));
+        tensors.push((p("ffn_up.weight"), matrix(FFN, HIDDEN, 0.3)));
+        tensors.push((p("ffn_down.weight"), matrix(HIDDEN, FFN, 0.3)));
+    }
+    let mut qtensors: Vec<(String, QTensor)> = tensors
+        .into_iter()
+        .map(|(name, t)| (name, QTensor::quantize(&t, spec.dtype).unwrap()))
+        .collect();
+    let norm = |rng: &mut rand_chacha::ChaCha8Rng| {
+        let values: Vec<f32> = (0..HIDDEN).map(|_| rng.random_range(0.8..1.2)).collect();
+        QTensor::quantize(&Tensor::from_vec(values, HIDDEN, &Device::Cpu).unwrap(), GgmlDType::F32).unwrap()
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed + 1);
+    qtensors.push(("output_norm.weight".into(), norm(&mut rng)));
+    for l in 0..LAYERS {
+        qtensors.push((format!("blk.{l}.attn_norm.weight"), norm(&mut rng)));
+        qtensors.push((format!("blk.{l}.ffn_norm.weight"), norm(&mut rng)));
+    }
+    if spec.architecture == "qwen2" {
+        for l in 0..LAYERS {
+            for (name, len) in [("attn_q.bias", HIDDEN), ("attn_k.bias", kv_dim), ("attn_v.bias", kv_dim)] {
+                let values: Vec<f32> = (0..len).map(|_| rng.random_range(-0.5..0.5)).collect();
+                let t = Tensor::from_vec(values, len, &Device::Cpu).unwrap();
+                qtensors.push((format!("blk.{l}.{name}"), QTensor::quantize(&t, GgmlDType::F32).unwrap()));
+            }
+        }
+    }
+    let arch = spec.architecture;
+    let types: Vec<Value> = (0..vocab.len()).map(|i| Value::I32(if i < SPECIALS.len() { 3 } else { 1 })).collect();
+    let metadata: Vec<(String, Value)> = vec![
+        ("general.architecture".into(), Value::String(arch.into())),
+        (format!("{arch}.block_count"), Value::U32(LAYERS as u32)),
+        (format!("{arch}.context_length"), Value::U32(spec.context_length)),
+        (format!("{arch}.embedding_length"), Value::U32(HIDDEN as u32)),
+        (format!("{arch}.feed_forward_length"), Value::U32(FFN as u32)),
+        (format!("{arch}.attention.head_count"), Value::U32(HEADS as u32)),
+        (format!("{arch}.attention.head_count_kv"), Value::U32(KV_HEADS as u32)),
+        (format!("{arch}.rope.freq_base"), Value::F32(10_000.0)),
+        (format!("{arch}.rope.dimension_count"), Value::U32((HIDDEN / HEADS) as u32)),
+        (format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
+        ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
+        ("tokenizer.ggml.pre".into(), Value::String("smollm".into())),
+        ("tokenizer.ggml.tokens".into(), Value::Array(vocab.iter().map(|t| Value::String(t.clone())).collect())),
+        ("tokenizer.ggml.token_type".into(), Value::Array(types)),
+        ("tokenizer.ggml.merges".into(), Value::Array(vec![])),
+        ("tokenizer.ggml.bos_token_id".into(), Value::U32(IM_START)),
+        ("tokenizer.ggml.eos_token_id".into(), Value::U32(IM_END)),
+    ];
+    let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let tensor_refs: Vec<(&str, &QTensor)> = qtensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut file = std::fs::File::create(&path).unwrap();
+    gguf_file::write(&mut file, &meta_refs, &tensor_refs).unwrap();
+    path
+}
+
+/// Bytes of `text` as tiny-vocabulary tokens.
+pub fn bytes(text: &str) -> Vec<u32> {
+    text.bytes().map(byte_token).collect()
+}
