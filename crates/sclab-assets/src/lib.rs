@@ -36,6 +36,12 @@ pub struct Step {
 
 /// Fetch, verify and convert every asset into `cache`; `progress` hears each finished step.
 pub fn prepare(cache: &Cache, mut progress: impl FnMut(&Step)) -> Result<Vec<Step>> {
+    // Several processes (parallel tests, two terminals) may prepare the same cache at once:
+    // the first does the work, the others wait and then find every step done.
+    std::fs::create_dir_all(cache.root()).map_err(io(cache.root()))?;
+    let lock_path = cache.root().join(".lock");
+    let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
+    lock.lock().map_err(io(&lock_path))?;
     let mut steps = Vec::new();
     let mut record = |step: Step| {
         progress(&step);
@@ -56,7 +62,9 @@ pub fn prepare(cache: &Cache, mut progress: impl FnMut(&Step)) -> Result<Vec<Ste
     let q4_1 = cache.model(Quant::Q4_1);
     record(once(cache, "model-q4_1", &[&q4_1], || {
         std::fs::create_dir_all(cache.models()).map_err(io(cache.models()))?;
-        std::fs::hard_link(&shipped, &q4_1).or_else(|_| std::fs::copy(&shipped, &q4_1).map(|_| ())).map_err(io(&q4_1))?;
+        std::fs::hard_link(&shipped, &q4_1)
+            .or_else(|_| std::fs::copy(&shipped, &q4_1).map(|_| ()))
+            .map_err(io(&q4_1))?;
         Ok(format!("{}", q4_1.display()))
     })?);
     let classifier = [cache.toxicity().join("toxicity.safetensors"), cache.toxicity().join("toxicity_vocab.json")];

@@ -18,7 +18,8 @@ pub fn fetch_wheel(package: &Package, dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let staging = dir.join(format!(".download-{}", package.name));
     let _ = std::fs::remove_dir_all(&staging);
-    run(Command::new(python()).args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "-d"])
+    run(Command::new(python())
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "-d"])
         .arg(&staging)
         .arg(package.requirement()))?;
     let downloaded = staging.join(package.wheel);
@@ -40,7 +41,8 @@ pub fn python() -> String {
 
 pub fn run(command: &mut Command) -> Result<()> {
     let rendered = format!("{command:?}");
-    let output = command.output().map_err(|e| AssetError::Command { command: rendered.clone(), stderr: e.to_string() })?;
+    let output =
+        command.output().map_err(|e| AssetError::Command { command: rendered.clone(), stderr: e.to_string() })?;
     if output.status.success() {
         Ok(())
     } else {

@@ -42,8 +42,7 @@ pub fn requantize(src: &Path, dst: &Path, dtype: GgmlDType) -> Result<()> {
         };
         tensors.push(converted);
     }
-    let mut metadata: Vec<(&str, Value)> =
-        content.metadata.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut metadata: Vec<(&str, Value)> = content.metadata.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     if let Some(code) = file_type(dtype) {
         metadata.retain(|(k, _)| *k != "general.file_type");
         metadata.push(("general.file_type", Value::U32(code)));

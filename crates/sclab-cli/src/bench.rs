@@ -151,7 +151,8 @@ fn measure_ours(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
 
     let seq = backend.new_sequence();
     let t = Instant::now();
-    let out = block(backend, &[ForwardRequest { seq, tokens: prompt.clone(), logits: LogitPositions::Last, hidden: false }])?;
+    let out =
+        block(backend, &[ForwardRequest { seq, tokens: prompt.clone(), logits: LogitPositions::Last, hidden: false }])?;
     let prefill_tok_s = prompt.len() as f64 / t.elapsed().as_secs_f64();
 
     let mut next = argmax(&out[0].logits) as u32;
@@ -185,9 +186,8 @@ fn measure_stock(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
         let content = candle_core::quantized::gguf_file::Content::read(&mut file)?;
         Ok(ModelWeights::from_gguf(content, &mut file, &device)?)
     };
-    let last_argmax = |logits: &Tensor, row: usize| -> anyhow::Result<u32> {
-        Ok(argmax(&logits.get(row)?.to_vec1::<f32>()?) as u32)
-    };
+    let last_argmax =
+        |logits: &Tensor, row: usize| -> anyhow::Result<u32> { Ok(argmax(&logits.get(row)?.to_vec1::<f32>()?) as u32) };
 
     let mut model = load()?;
     let input = Tensor::new(prompt.as_slice(), &device)?.unsqueeze(0)?;
@@ -247,7 +247,9 @@ fn memory_read_bandwidth() -> f64 {
 fn machine_name() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("{cpu}, {cores} cores")
@@ -269,7 +271,12 @@ fn markdown_rows(r: &QuantResult) -> Vec<String> {
     vec![
         row("prefill tok/s", r.ours.prefill_tok_s, r.stock_candle.prefill_tok_s, r.ratio.prefill_tok_s),
         row("decode tok/s, batch 1", r.ours.decode_tok_s, r.stock_candle.decode_tok_s, r.ratio.decode_tok_s),
-        row("decode tok/s, batch K (aggregate)", r.ours.batch_decode_tok_s, r.stock_candle.batch_decode_tok_s, r.ratio.batch_decode_tok_s),
+        row(
+            "decode tok/s, batch K (aggregate)",
+            r.ours.batch_decode_tok_s,
+            r.stock_candle.batch_decode_tok_s,
+            r.ratio.batch_decode_tok_s,
+        ),
     ]
 }
 

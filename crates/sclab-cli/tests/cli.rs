@@ -33,7 +33,8 @@ fn chat_answers_paris_greedily() {
 
 #[test]
 fn same_seed_same_text() {
-    let args = ["chat", "--prompt", "Tell me a story.", "--temperature", "1", "--seed", "5", "--max-tokens", "24", "--json"];
+    let args =
+        ["chat", "--prompt", "Tell me a story.", "--temperature", "1", "--seed", "5", "--max-tokens", "24", "--json"];
     let (a, b) = (json(&sclab(&args)), json(&sclab(&args)));
     assert_eq!(a["tokens"], b["tokens"]);
     let mut other = args;
@@ -48,7 +49,11 @@ fn bad_model_and_empty_prompt_fail_clearly() {
     std::fs::write(&bogus, b"definitely not a model").unwrap();
     let out = sclab(&["chat", "--prompt", "hi", "--model", bogus.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a GGUF file"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a GGUF file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = sclab(&["chat", "--prompt", "   "]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("the prompt is empty"));

@@ -52,9 +52,8 @@ pub async fn generate<B: Backend>(
 ) -> Result<Vec<Generated>, BackendError> {
     assert_eq!(seqs.len(), first_logits.len(), "one logits row per sequence");
     let info = backend.info().clone();
-    let mut samplers: Vec<Sampler> = (0..seqs.len())
-        .map(|i| Sampler::new(params.sampling, params.seed, params.first_stream + i as u64))
-        .collect();
+    let mut samplers: Vec<Sampler> =
+        (0..seqs.len()).map(|i| Sampler::new(params.sampling, params.seed, params.first_stream + i as u64)).collect();
     let mut out: Vec<Generated> = seqs
         .iter()
         .map(|_| Generated { tokens: Vec::new(), log_probs: Vec::new(), stop: StopReason::MaxTokens, cached: 0 })

@@ -54,11 +54,8 @@ impl Sampler {
     fn draw(&mut self, logits: &[f32]) -> u32 {
         let inv_t = 1.0 / self.params.temperature;
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut candidates: Vec<(u32, f32)> = logits
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| (i as u32, (((l - max) * inv_t) as f64).exp() as f32))
-            .collect();
+        let mut candidates: Vec<(u32, f32)> =
+            logits.iter().enumerate().map(|(i, &l)| (i as u32, (((l - max) * inv_t) as f64).exp() as f32)).collect();
         let truncates = self.params.top_k > 0 || self.params.top_p < 1.0;
         if truncates {
             candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

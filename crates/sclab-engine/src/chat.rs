@@ -64,7 +64,9 @@ impl ChatTemplate {
         let before = self.render(cached, true)? + answer;
         let after = self.render(next, true)?;
         after.strip_prefix(&before).map(str::to_owned).ok_or_else(|| {
-            EngineError::Template("the template re-renders earlier turns differently, so turns cannot be appended".into())
+            EngineError::Template(
+                "the template re-renders earlier turns differently, so turns cannot be appended".into(),
+            )
         })
     }
 }

@@ -48,7 +48,9 @@ impl ModelConfig {
         if n_heads == 0 || n_kv_heads == 0 || hidden_size % n_heads != 0 || n_heads % n_kv_heads != 0 {
             return Err(EngineError::Corrupt {
                 path: gguf.path().to_owned(),
-                detail: format!("inconsistent head counts: {n_heads} heads, {n_kv_heads} kv heads, width {hidden_size}"),
+                detail: format!(
+                    "inconsistent head counts: {n_heads} heads, {n_kv_heads} kv heads, width {hidden_size}"
+                ),
             });
         }
         if gguf.get_opt(&key("rope.dimension_count")).is_some() {

@@ -99,8 +99,7 @@ impl Backend for CpuBackend {
     async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
         self.validate(batch)?;
         // Take the caches out so the model can borrow them all mutably at once.
-        let mut caches: Vec<KvSeq> =
-            batch.iter().map(|r| self.seqs.remove(&r.seq).expect("validated above")).collect();
+        let mut caches: Vec<KvSeq> = batch.iter().map(|r| self.seqs.remove(&r.seq).expect("validated above")).collect();
         let outputs = {
             let mut refs: Vec<&mut KvSeq> = caches.iter_mut().collect();
             self.model.forward(batch, &mut refs)

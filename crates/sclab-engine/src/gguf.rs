@@ -54,9 +54,7 @@ impl GgufFile {
             if end > file_len {
                 return Err(EngineError::Corrupt {
                     path: self.path.clone(),
-                    detail: format!(
-                        "tensor `{name}` ends at byte {end} but the file has only {file_len} bytes"
-                    ),
+                    detail: format!("tensor `{name}` ends at byte {end} but the file has only {file_len} bytes"),
                 });
             }
         }
@@ -114,11 +112,7 @@ impl GgufFile {
 
     /// A 2-D weight `rows × cols` (GGUF stores it as `[cols, rows]`, cols contiguous).
     pub fn matrix(&mut self, name: &str) -> Result<QMatrix> {
-        let info = self
-            .content
-            .tensor_infos
-            .get(name)
-            .ok_or_else(|| EngineError::MissingTensor(name.to_owned()))?;
+        let info = self.content.tensor_infos.get(name).ok_or_else(|| EngineError::MissingTensor(name.to_owned()))?;
         let (dtype, offset, dims) = (info.ggml_dtype, info.offset, info.shape.dims().to_vec());
         let (rows, cols) = match dims[..] {
             [rows, cols] => (rows, cols),

@@ -47,7 +47,11 @@ impl LlamaModel {
         for i in 0..config.n_layers {
             let p = |name: &str| format!("blk.{i}.{name}");
             let bias = if config.qkv_bias {
-                Some([gguf.vector(&p("attn_q.bias"))?, gguf.vector(&p("attn_k.bias"))?, gguf.vector(&p("attn_v.bias"))?])
+                Some([
+                    gguf.vector(&p("attn_q.bias"))?,
+                    gguf.vector(&p("attn_k.bias"))?,
+                    gguf.vector(&p("attn_v.bias"))?,
+                ])
             } else {
                 None
             };
@@ -142,10 +146,13 @@ impl LlamaModel {
         }
         let last_row: Vec<usize> = {
             let mut end = 0;
-            requests.iter().map(|r| {
-                end += r.tokens.len();
-                end - 1
-            }).collect()
+            requests
+                .iter()
+                .map(|r| {
+                    end += r.tokens.len();
+                    end - 1
+                })
+                .collect()
         };
         let mut hidden: Vec<Option<Vec<Vec<f32>>>> =
             requests.iter().map(|r| r.hidden.then(|| Vec::with_capacity(c.n_layers))).collect();
@@ -175,7 +182,11 @@ impl LlamaModel {
             let mut offset = 0;
             for (r, req) in requests.iter().enumerate() {
                 let n = req.tokens.len();
-                caches[r].stage(l, &k[offset * kv_dim..(offset + n) * kv_dim], &v[offset * kv_dim..(offset + n) * kv_dim]);
+                caches[r].stage(
+                    l,
+                    &k[offset * kv_dim..(offset + n) * kv_dim],
+                    &v[offset * kv_dim..(offset + n) * kv_dim],
+                );
                 offset += n;
             }
             self.attention(l, &rows, &q, caches, &mut att);
@@ -266,9 +277,8 @@ impl LlamaModel {
                 }
                 softmax(&mut scores);
                 // SAFETY: each (row, head) item owns the disjoint slice `out[i*q_dim + head*hd..][..hd]`.
-                let dst = unsafe {
-                    std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(i * q_dim + head * hd), hd)
-                };
+                let dst =
+                    unsafe { std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(i * q_dim + head * hd), hd) };
                 dst.fill(0.0);
                 let mut weights = scores.iter();
                 'chunks: for (_, values) in caches[r].chunks(layer) {

@@ -5,8 +5,7 @@
 //! makes batched decoding cheaper per token than single-sequence decoding.
 
 use candle_core::quantized::k_quants::{
-    self, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1,
-    BlockQ6K, BlockQ8_0,
+    self, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, BlockQ8_0,
 };
 use candle_core::quantized::{GgmlDType, GgmlType};
 use candle_core::utils::barrier_pool;
@@ -75,10 +74,13 @@ impl QMatrix {
         cols: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<()>,
     ) -> Result<Self> {
-        if cols % dtype.block_size() != 0 {
+        if !cols.is_multiple_of(dtype.block_size()) {
             return Err(EngineError::BadTensor {
                 tensor: name.to_owned(),
-                detail: format!("row length {cols} is not a multiple of the {dtype:?} block size {}", dtype.block_size()),
+                detail: format!(
+                    "row length {cols} is not a multiple of the {dtype:?} block size {}",
+                    dtype.block_size()
+                ),
             });
         }
         let n_blocks = rows * cols / dtype.block_size();
@@ -96,10 +98,7 @@ impl QMatrix {
             GgmlDType::Q5K => QData::Q5K(read_blocks(n_blocks, fill)?),
             GgmlDType::Q6K => QData::Q6K(read_blocks(n_blocks, fill)?),
             other => {
-                return Err(EngineError::UnsupportedTensorType {
-                    tensor: name.to_owned(),
-                    dtype: format!("{other:?}"),
-                })
+                return Err(EngineError::UnsupportedTensorType { tensor: name.to_owned(), dtype: format!("{other:?}") })
             }
         };
         Ok(Self { rows, cols, dtype, data })
@@ -171,9 +170,7 @@ fn read_blocks<T: GgmlType>(n: usize, fill: impl FnOnce(&mut [u8]) -> Result<()>
     // SAFETY: GGML block types are `repr(C)` structs of floats and integer arrays (or plain
     // f32/f16): every byte pattern is a valid value, so viewing them as bytes and reading the
     // file's bytes into them is sound. The byte view covers exactly the vector's elements.
-    let bytes = unsafe {
-        std::slice::from_raw_parts_mut(blocks.as_mut_ptr() as *mut u8, n * std::mem::size_of::<T>())
-    };
+    let bytes = unsafe { std::slice::from_raw_parts_mut(blocks.as_mut_ptr() as *mut u8, n * std::mem::size_of::<T>()) };
     fill(bytes)?;
     Ok(blocks)
 }
@@ -208,20 +205,23 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let mut failures = Vec::new();
         // m = 1 is the decode path, m = 3 the batched one, m = 20 spans two row tiles.
-        for (m, dtype) in [1, 3, 20].into_iter().flat_map(|m| [
-            GgmlDType::F32,
-            GgmlDType::F16,
-            GgmlDType::Q4_0,
-            GgmlDType::Q4_1,
-            GgmlDType::Q5_0,
-            GgmlDType::Q5_1,
-            GgmlDType::Q8_0,
-            GgmlDType::Q2K,
-            GgmlDType::Q3K,
-            GgmlDType::Q4K,
-            GgmlDType::Q5K,
-            GgmlDType::Q6K,
-        ].map(|d| (m, d))) {
+        for (m, dtype) in [1, 3, 20].into_iter().flat_map(|m| {
+            [
+                GgmlDType::F32,
+                GgmlDType::F16,
+                GgmlDType::Q4_0,
+                GgmlDType::Q4_1,
+                GgmlDType::Q5_0,
+                GgmlDType::Q5_1,
+                GgmlDType::Q8_0,
+                GgmlDType::Q2K,
+                GgmlDType::Q3K,
+                GgmlDType::Q4K,
+                GgmlDType::Q5K,
+                GgmlDType::Q6K,
+            ]
+            .map(|d| (m, d))
+        }) {
             // SmolLM2's width, 576, where the block size allows it.
             let cols = if dtype.block_size() == 256 { 512 } else { 576 };
             let xs: Vec<f32> = (0..m * cols).map(|_| rng.random_range(-0.5..1.5)).collect();

@@ -15,7 +15,8 @@ use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
 use crate::error::{EngineError, Result};
 use crate::gguf::GgufFile;
 
-const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// GGUF token types that are special (control) or user-defined tokens: never split by BPE.
 const CONTROL: i32 = 3;
@@ -62,7 +63,10 @@ impl Tokenizer {
             None => Vec::new(),
         };
         let vocab: HashMap<String, u32> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-        let bpe = BPE::builder().vocab_and_merges(vocab.iter().map(|(t, &i)| (t.clone(), i)).collect::<Vocab>(), merges).build().map_err(|e| err(&e))?;
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab.iter().map(|(t, &i)| (t.clone(), i)).collect::<Vocab>(), merges)
+            .build()
+            .map_err(|e| err(&e))?;
         let mut inner = tokenizers::Tokenizer::new(bpe);
         let pre = gguf.get_opt("tokenizer.ggml.pre").and_then(|v| v.to_string().ok()).map(String::as_str);
         inner.with_pre_tokenizer(Some(pre_tokenizer(pre.unwrap_or("default")).map_err(|e| err(&e))?));
@@ -75,7 +79,8 @@ impl Tokenizer {
             .collect();
         inner.add_special_tokens(&specials);
         let id = |key: &str| gguf.get_opt(key).map(|_| gguf.get_usize(key).map(|v| v as u32)).transpose();
-        let eos = id("tokenizer.ggml.eos_token_id")?.ok_or_else(|| EngineError::MissingMetadata("tokenizer.ggml.eos_token_id".into()))?;
+        let eos = id("tokenizer.ggml.eos_token_id")?
+            .ok_or_else(|| EngineError::MissingMetadata("tokenizer.ggml.eos_token_id".into()))?;
         Ok(Self { inner, vocab, bos: id("tokenizer.ggml.bos_token_id")?, eos })
     }
 

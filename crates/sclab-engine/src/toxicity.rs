@@ -53,7 +53,8 @@ impl ToxicityClassifier {
         let bytes = read(WEIGHTS_FILE)?;
         let vocab: HashMap<String, u32> = serde_json::from_slice(&read(VOCAB_FILE)?)
             .map_err(|e| EngineError::Classifier(format!("{VOCAB_FILE}: {e}")))?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| EngineError::Classifier(format!("{WEIGHTS_FILE}: {e}")))?;
+        let st =
+            SafeTensors::deserialize(&bytes).map_err(|e| EngineError::Classifier(format!("{WEIGHTS_FILE}: {e}")))?;
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
             let t = st.tensor(name).map_err(|e| EngineError::Classifier(format!("tensor {name}: {e}")))?;
             if t.shape() != shape || t.dtype() != safetensors::Dtype::F32 {
@@ -77,7 +78,11 @@ impl ToxicityClassifier {
             embedding: get("embedding", &[VOCAB_LIMIT as usize, embed_dim])?,
             forward: lstm("lstm_forward")?,
             backward: lstm("lstm_backward")?,
-            hidden: Dense { kernel: get("dense.kernel", &[2 * units, 50])?, bias: get("dense.bias", &[50])?, outputs: 50 },
+            hidden: Dense {
+                kernel: get("dense.kernel", &[2 * units, 50])?,
+                bias: get("dense.bias", &[50])?,
+                outputs: 50,
+            },
             output: Dense { kernel: get("output.kernel", &[50, 6])?, bias: get("output.bias", &[6])?, outputs: 6 },
             vocab,
             embed_dim,
@@ -87,8 +92,7 @@ impl ToxicityClassifier {
 
     /// Keras `texts_to_sequences` + `pad_sequences(maxlen=100)` (pre-padding, pre-truncation).
     pub fn token_ids(&self, text: &str) -> Vec<u32> {
-        let lowered: String =
-            text.to_lowercase().chars().map(|c| if FILTERS.contains(c) { ' ' } else { c }).collect();
+        let lowered: String = text.to_lowercase().chars().map(|c| if FILTERS.contains(c) { ' ' } else { c }).collect();
         let ids: Vec<u32> = lowered
             .split(' ')
             .filter(|w| !w.is_empty())

@@ -55,7 +55,9 @@ fn smollm2_tokenizer_known_ids_and_round_trips() {
     let digits = t.encode("2024").unwrap();
     assert_eq!(digits.len(), 4);
     assert_eq!(t.decode(&digits[..1]).unwrap(), "2");
-    for text in ["Ünïcödé — naïve café, 東京, emoji 🙂!", "  leading and   inner\tspaces\n\nnew lines ", "3.14159 × 10^23 = 42"] {
+    for text in
+        ["Ünïcödé — naïve café, 東京, emoji 🙂!", "  leading and   inner\tspaces\n\nnew lines ", "3.14159 × 10^23 = 42"]
+    {
         let ids = t.encode(text).unwrap();
         assert_eq!(t.decode(&ids).unwrap(), text);
     }
@@ -67,16 +69,37 @@ fn real_model_incremental_turn_equals_full_recompute() {
     let mut model = load(&model_path(Quant::Q8_0)).unwrap();
     let first = [Message::user("Name a colour.")];
     let answer = "Blue.";
-    let next = [Message::user("Name a colour."), Message::assistant(answer), Message::user("Review your previous answer.")];
+    let next =
+        [Message::user("Name a colour."), Message::assistant(answer), Message::user("Review your previous answer.")];
     let history = model.tokenizer.encode(&(model.template.render(&first, true).unwrap() + answer)).unwrap();
     let delta = model.tokenizer.encode(&model.template.continuation(&first, answer, &next).unwrap()).unwrap();
     let b = &mut model.backend;
     let seq = b.new_sequence();
-    block_on(b.forward(&[ForwardRequest { seq, tokens: history.clone(), logits: LogitPositions::None, hidden: false }])).unwrap();
-    let inc = block_on(b.forward(&[ForwardRequest { seq, tokens: delta.clone(), logits: LogitPositions::All, hidden: true }])).unwrap().remove(0);
+    block_on(b.forward(&[ForwardRequest {
+        seq,
+        tokens: history.clone(),
+        logits: LogitPositions::None,
+        hidden: false,
+    }]))
+    .unwrap();
+    let inc = block_on(b.forward(&[ForwardRequest {
+        seq,
+        tokens: delta.clone(),
+        logits: LogitPositions::All,
+        hidden: true,
+    }]))
+    .unwrap()
+    .remove(0);
     let full_seq = b.new_sequence();
     let all = [history.clone(), delta.clone()].concat();
-    let full = block_on(b.forward(&[ForwardRequest { seq: full_seq, tokens: all, logits: LogitPositions::All, hidden: true }])).unwrap().remove(0);
+    let full = block_on(b.forward(&[ForwardRequest {
+        seq: full_seq,
+        tokens: all,
+        logits: LogitPositions::All,
+        hidden: true,
+    }]))
+    .unwrap()
+    .remove(0);
     let vocab = b.info().vocab_size;
     let tail = &full.logits[history.len() * vocab..];
     let diff = inc.logits.iter().zip(tail).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
@@ -96,7 +119,8 @@ fn stock_logits(path: &std::path::Path, prompt: &[u32]) -> Vec<f32> {
     let mut file = std::fs::File::open(path).unwrap();
     let content = candle_core::quantized::gguf_file::Content::read(&mut file).unwrap();
     let mut stock =
-        candle_transformers::models::quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).unwrap();
+        candle_transformers::models::quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
+            .unwrap();
     let input = Tensor::new(prompt, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
     stock.forward(&input, 0).unwrap().get(0).unwrap().to_vec1::<f32>().unwrap()
 }

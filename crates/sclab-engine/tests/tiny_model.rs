@@ -7,7 +7,9 @@ use candle_core::quantized::{gguf_file, GgmlDType};
 use candle_core::{Device, Tensor};
 use common::*;
 use pollster::block_on;
-use sclab_core::{generate, Backend, BackendError, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, SeqId};
+use sclab_core::{
+    generate, Backend, BackendError, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, SeqId,
+};
 use sclab_engine::{load, EngineError, LoadedModel, Message};
 
 fn tiny(dtype: GgmlDType) -> (tempfile::TempDir, LoadedModel) {
@@ -63,10 +65,7 @@ fn incremental_append_equals_full_recompute() {
         let diff = max_abs_diff(&last.as_ref().unwrap().logits, tail);
         assert!(diff < 1e-4, "{dtype:?}: incremental vs full logits differ by {diff}");
         assert_eq!(b.seq_len(incremental).unwrap(), all.len());
-        let hidden_diff = max_abs_diff(
-            &last.unwrap().hidden.unwrap().concat(),
-            &reference.hidden.unwrap().concat(),
-        );
+        let hidden_diff = max_abs_diff(&last.unwrap().hidden.unwrap().concat(), &reference.hidden.unwrap().concat());
         assert!(hidden_diff < 1e-4, "{dtype:?}: hidden states differ by {hidden_diff}");
     }
 }
@@ -164,7 +163,8 @@ fn logits_match_candle_transformers_llama() {
         let mut file = std::fs::File::open(&path).unwrap();
         let content = gguf_file::Content::read(&mut file).unwrap();
         let mut stock =
-            candle_transformers::models::quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).unwrap();
+            candle_transformers::models::quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
+                .unwrap();
         let input = Tensor::new(prompt.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
         let theirs = stock.forward(&input, 0).unwrap().get(0).unwrap().to_vec1::<f32>().unwrap();
         let diff = max_abs_diff(&mine, &theirs);
@@ -186,7 +186,8 @@ fn qwen2_logits_match_candle_transformers_qwen2() {
     let mut file = std::fs::File::open(&path).unwrap();
     let content = gguf_file::Content::read(&mut file).unwrap();
     let mut stock =
-        candle_transformers::models::quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).unwrap();
+        candle_transformers::models::quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
+            .unwrap();
     let input = Tensor::new(prompt.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
     let theirs = stock.forward(&input, 0).unwrap().squeeze(0).unwrap().to_vec1::<f32>().unwrap();
     let diff = max_abs_diff(&mine, &theirs);
@@ -239,7 +240,10 @@ fn backend_rejects_overflow_unknown_sequences_and_bad_tokens() {
     let b = &mut model.backend;
     let seq = b.new_sequence();
     let too_long = ForwardRequest { seq, tokens: vec![5; 17], logits: LogitPositions::Last, hidden: false };
-    assert!(matches!(block_on(b.forward(&[too_long])), Err(BackendError::ContextOverflow { needed: 17, limit: 16, .. })));
+    assert!(matches!(
+        block_on(b.forward(&[too_long])),
+        Err(BackendError::ContextOverflow { needed: 17, limit: 16, .. })
+    ));
     assert_eq!(b.seq_len(seq).unwrap(), 0, "a refused call leaves the cache as it was");
     let bad = ForwardRequest { seq, tokens: vec![100_000], logits: LogitPositions::Last, hidden: false };
     assert!(matches!(block_on(b.forward(&[bad])), Err(BackendError::InvalidToken { token: 100_000, .. })));

@@ -76,10 +76,8 @@ pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
         tensors.push((p("ffn_up.weight"), matrix(FFN, HIDDEN, 0.3)));
         tensors.push((p("ffn_down.weight"), matrix(HIDDEN, FFN, 0.3)));
     }
-    let mut qtensors: Vec<(String, QTensor)> = tensors
-        .into_iter()
-        .map(|(name, t)| (name, QTensor::quantize(&t, spec.dtype).unwrap()))
-        .collect();
+    let mut qtensors: Vec<(String, QTensor)> =
+        tensors.into_iter().map(|(name, t)| (name, QTensor::quantize(&t, spec.dtype).unwrap())).collect();
     let norm = |rng: &mut rand_chacha::ChaCha8Rng| {
         let values: Vec<f32> = (0..HIDDEN).map(|_| rng.random_range(0.8..1.2)).collect();
         QTensor::quantize(&Tensor::from_vec(values, HIDDEN, &Device::Cpu).unwrap(), GgmlDType::F32).unwrap()
