@@ -9,6 +9,7 @@ pub mod config;
 pub mod cpu_backend;
 mod error;
 pub mod gguf;
+mod interleaved;
 pub mod kv_cache;
 pub mod llama;
 pub mod model;

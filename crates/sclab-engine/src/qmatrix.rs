@@ -11,6 +11,7 @@ use candle_core::quantized::{GgmlDType, GgmlType};
 use candle_core::utils::barrier_pool;
 use half::f16;
 
+use crate::interleaved::{self, Format, Interleaved};
 use crate::ops::dot;
 
 use crate::error::{EngineError, Result};
@@ -28,6 +29,8 @@ enum QData {
     Q4K(Vec<BlockQ4K>),
     Q5K(Vec<BlockQ5K>),
     Q6K(Vec<BlockQ6K>),
+    /// Q8_0 or Q4_0 rearranged for the interleaved kernel (16-bit activations), where the CPU has it.
+    Interleaved(Interleaved),
 }
 
 macro_rules! with_blocks {
@@ -45,6 +48,7 @@ macro_rules! with_blocks {
             QData::Q4K($blocks) => $body,
             QData::Q5K($blocks) => $body,
             QData::Q6K($blocks) => $body,
+            QData::Interleaved(_) => unreachable!("handled before dispatch"),
         }
     };
 }
@@ -87,11 +91,18 @@ impl QMatrix {
         let data = match dtype {
             GgmlDType::F32 => QData::F32(read_blocks(n_blocks, fill)?),
             GgmlDType::F16 => QData::F16(read_blocks(n_blocks, fill)?),
-            GgmlDType::Q4_0 => QData::Q4_0(read_blocks(n_blocks, fill)?),
             GgmlDType::Q4_1 => QData::Q4_1(read_blocks(n_blocks, fill)?),
             GgmlDType::Q5_0 => QData::Q5_0(read_blocks(n_blocks, fill)?),
             GgmlDType::Q5_1 => QData::Q5_1(read_blocks(n_blocks, fill)?),
+            GgmlDType::Q8_0 | GgmlDType::Q4_0 if rows.is_multiple_of(8) && interleaved::detect().is_some() => {
+                let isa = interleaved::detect().expect("checked in the guard");
+                let format = if dtype == GgmlDType::Q8_0 { Format::Q8_0 } else { Format::Q4_0 };
+                let mut bytes = vec![0u8; n_blocks * dtype.type_size()];
+                fill(&mut bytes)?;
+                QData::Interleaved(Interleaved::from_gguf_bytes(isa, format, &bytes, rows, cols))
+            }
             GgmlDType::Q8_0 => QData::Q8_0(read_blocks(n_blocks, fill)?),
+            GgmlDType::Q4_0 => QData::Q4_0(read_blocks(n_blocks, fill)?),
             GgmlDType::Q2K => QData::Q2K(read_blocks(n_blocks, fill)?),
             GgmlDType::Q3K => QData::Q3K(read_blocks(n_blocks, fill)?),
             GgmlDType::Q4K => QData::Q4K(read_blocks(n_blocks, fill)?),
@@ -126,33 +137,47 @@ impl QMatrix {
     pub fn matmul(&self, xs: &[f32], m: usize, out: &mut [f32], activations: Activations) {
         debug_assert_eq!(xs.len(), m * self.cols);
         debug_assert_eq!(out.len(), m * self.rows);
-        match activations {
-            Activations::Quantized => {
+        match (&self.data, activations) {
+            (QData::Interleaved(w), Activations::Quantized) => w.matmul(xs, m, out),
+            (QData::Interleaved(w), Activations::F32) => {
+                matmul_f32_activations(self.rows, self.cols, xs, out, |j, row| w.dequantize_row(j, row))
+            }
+            (_, Activations::Quantized) => {
                 let mkn = (m, self.cols, self.rows);
                 with_blocks!(&self.data, blocks => k_quants::matmul(mkn, xs, blocks, out))
                     .expect("matmul shapes are checked at load time")
             }
-            Activations::F32 => {
-                with_blocks!(&self.data, blocks => matmul_f32_activations(blocks, self.rows, self.cols, xs, m, out))
+            (_, Activations::F32) => {
+                with_blocks!(&self.data, blocks => {
+                    matmul_f32_activations(self.rows, self.cols, xs, out, |j, row| dequantize_blocks(blocks, j, self.cols, row))
+                })
             }
         }
     }
 
     /// Row `r` as f32: an embedding lookup.
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        if let QData::Interleaved(w) = &self.data {
+            return w.dequantize_row(r, out);
+        }
         with_blocks!(&self.data, blocks => dequantize_blocks(blocks, r, self.cols, out))
     }
 }
 
 /// Dequantize each weight row once and take its f32 dot product with every activation row.
-fn matmul_f32_activations<T: GgmlType>(blocks: &[T], rows: usize, cols: usize, xs: &[f32], m: usize, out: &mut [f32]) {
-    let per_row = cols / T::BLCK_SIZE;
+fn matmul_f32_activations(
+    rows: usize,
+    cols: usize,
+    xs: &[f32],
+    out: &mut [f32],
+    dequantize: impl Fn(usize, &mut [f32]) + Sync,
+) {
     let out_ptr = out.as_mut_ptr() as usize;
     barrier_pool().execute_chunked(rows, |range| {
         let mut weights = vec![0f32; cols];
         for j in range {
-            T::to_float(&blocks[j * per_row..(j + 1) * per_row], &mut weights);
-            for (i, x) in xs.chunks_exact(cols).enumerate().take(m) {
+            dequantize(j, &mut weights);
+            for (i, x) in xs.chunks_exact(cols).enumerate() {
                 // SAFETY: output column j is written by the one work item that owns row j.
                 unsafe { *(out_ptr as *mut f32).add(i * rows + j) = dot(x, &weights) };
             }
