@@ -6,7 +6,9 @@ pub mod backend;
 pub mod generate;
 pub mod logits;
 pub mod sampling;
+pub mod scoring;
 
 pub use backend::{Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId};
 pub use generate::{generate, GenerateParams, Generated, StopReason};
 pub use sampling::{Sampler, SamplingParams};
+pub use scoring::score_continuation;

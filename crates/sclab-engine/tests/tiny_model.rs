@@ -8,7 +8,8 @@ use candle_core::{Device, Tensor};
 use common::*;
 use pollster::block_on;
 use sclab_core::{
-    generate, Backend, BackendError, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, SeqId,
+    generate, score_continuation, Backend, BackendError, ForwardRequest, GenerateParams, LogitPositions,
+    SamplingParams, SeqId,
 };
 use sclab_engine::{load, EngineError, LoadedModel, Message};
 
@@ -99,6 +100,33 @@ fn fork_and_batched_sampling_equal_separate_seeded_runs() {
     assert!(batched.windows(2).any(|w| w[0].tokens != w[1].tokens));
     // The shared prefix is untouched by the forks' decoding.
     assert_eq!(b.seq_len(root).unwrap(), prompt.len());
+}
+
+/// Scoring a sampled continuation gives back the log-probabilities it was sampled with, and
+/// leaves the context's cache as it was.
+#[test]
+fn scoring_a_continuation_matches_its_sampling_log_probs() {
+    let (_dir, mut model) = tiny(GgmlDType::Q8_0);
+    let b = &mut model.backend;
+    let prompt = conversation().concat();
+    let context = b.new_sequence();
+    let context_logits = forward(b, context, &prompt, LogitPositions::Last).logits;
+    let sampler = b.fork(context).unwrap();
+    let params = GenerateParams {
+        sampling: SamplingParams { temperature: 1.0, top_k: 0, top_p: 1.0 },
+        max_tokens: 12,
+        seed: 3,
+        first_stream: 0,
+    };
+    let sampled =
+        block_on(generate(b, &[sampler], vec![context_logits.clone()], &params, |_, _| true)).unwrap().remove(0);
+    let scores = block_on(score_continuation(b, context, &context_logits, &sampled.tokens)).unwrap();
+    assert_eq!(scores.len(), sampled.tokens.len());
+    for (s, l) in scores.iter().zip(&sampled.log_probs) {
+        assert!((s - l).abs() < 1e-4, "{s} vs {l}");
+    }
+    assert_eq!(b.seq_len(context).unwrap(), prompt.len());
+    assert!(block_on(score_continuation(b, context, &context_logits, &[])).unwrap().is_empty());
 }
 
 #[test]
@@ -205,6 +233,22 @@ fn qwen2_logits_match_candle_transformers_qwen2() {
     let theirs = stock.forward(&input, 0).unwrap().squeeze(0).unwrap().to_vec1::<f32>().unwrap();
     let diff = max_abs_diff(&mine, &theirs);
     assert!(diff < 1e-3, "qwen2 logits differ from candle-transformers by {diff}");
+}
+
+/// Every pre-tokenizer the engine knows round-trips text byte for byte, without a prefix space.
+#[test]
+fn each_pre_tokenizer_round_trips_without_prefix_space() {
+    let dir = tempfile::tempdir().unwrap();
+    for pre in ["smollm", "qwen2", "llama-bpe", "gpt2"] {
+        let path = write_tiny_model(dir.path(), &TinySpec { pre, seed: 9, ..Default::default() });
+        let model = load(&path).unwrap();
+        for text in ["Hello world", "  2024 naïve 東京\n\tdone ", "<|im_start|>user\nhi<|im_end|>"] {
+            let ids = model.tokenizer.encode(text).unwrap();
+            assert_eq!(model.tokenizer.decode(&ids).unwrap(), text, "{pre}");
+        }
+        assert_eq!(model.tokenizer.encode("Hi").unwrap(), bytes("Hi"), "{pre}");
+        assert_eq!(model.tokenizer.encode("<|im_end|>").unwrap(), vec![IM_END], "{pre}");
+    }
 }
 
 #[test]

@@ -17,11 +17,13 @@ pub struct TinySpec {
     pub dtype: GgmlDType,
     pub context_length: u32,
     pub seed: u64,
+    /// `tokenizer.ggml.pre`: which pre-tokenizer the engine must build.
+    pub pre: &'static str,
 }
 
 impl Default for TinySpec {
     fn default() -> Self {
-        Self { architecture: "llama", dtype: GgmlDType::F32, context_length: 512, seed: 7 }
+        Self { architecture: "llama", dtype: GgmlDType::F32, context_length: 512, seed: 7, pre: "smollm" }
     }
 }
 
@@ -111,7 +113,7 @@ pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
         (format!("{arch}.rope.dimension_count"), Value::U32((HIDDEN / HEADS) as u32)),
         (format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
         ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
-        ("tokenizer.ggml.pre".into(), Value::String("smollm".into())),
+        ("tokenizer.ggml.pre".into(), Value::String(spec.pre.into())),
         ("tokenizer.ggml.tokens".into(), Value::Array(vocab.iter().map(|t| Value::String(t.clone())).collect())),
         ("tokenizer.ggml.token_type".into(), Value::Array(types)),
         ("tokenizer.ggml.merges".into(), Value::Array(vec![])),
