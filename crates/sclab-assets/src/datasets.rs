@@ -75,11 +75,7 @@ pub const DATASETS: &[Dataset] = &[
 
 /// Every dataset file inside the package whose top directory is `module`.
 pub fn sources_in(module: &str) -> Vec<&'static str> {
-    DATASETS
-        .iter()
-        .flat_map(|d| d.sources.iter().copied())
-        .filter(|s| s.split('/').next() == Some(module))
-        .collect()
+    DATASETS.iter().flat_map(|d| d.sources.iter().copied()).filter(|s| s.split('/').next() == Some(module)).collect()
 }
 
 /// Counts of one dataset's conversion.

@@ -33,12 +33,6 @@ pub struct Generated {
     pub cached: usize,
 }
 
-impl Generated {
-    pub fn total_log_prob(&self) -> f32 {
-        self.log_probs.iter().sum()
-    }
-}
-
 /// Continue each sequence of `seqs` from `first_logits`, the logits of its last cached position.
 ///
 /// `on_token(i, token)` is called for every token kept for sequence `i`, between decoding steps;

@@ -110,11 +110,6 @@ impl KvSeq {
         }
         self.tail.len = keep;
     }
-
-    /// Drop staged rows of a forward call that failed half way.
-    pub fn discard_staged(&mut self) {
-        self.truncate_tail(self.tail.len);
-    }
 }
 
 #[cfg(test)]

@@ -115,12 +115,6 @@ impl QMatrix {
         Ok(Self { rows, cols, dtype, data })
     }
 
-    /// An f32 matrix, for tests and small synthetic models.
-    pub fn from_f32(rows: usize, cols: usize, values: Vec<f32>) -> Self {
-        assert_eq!(values.len(), rows * cols);
-        Self { rows, cols, dtype: GgmlDType::F32, data: QData::F32(values) }
-    }
-
     pub fn rows(&self) -> usize {
         self.rows
     }

@@ -141,8 +141,4 @@ impl<'a> TextStream<'a> {
         self.emitted = text.len();
         Ok(Some(piece))
     }
-
-    pub fn text(&self) -> Result<String> {
-        self.tokenizer.decode(&self.ids)
-    }
 }
