@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod generate;
 pub mod logits;
+pub mod metrics;
 pub mod sampling;
 pub mod scoring;
 
