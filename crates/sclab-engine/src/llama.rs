@@ -121,6 +121,17 @@ impl LlamaModel {
         Ok(())
     }
 
+    /// Multiply-adds per token in the weight matrices (the output head once, tied or not).
+    pub fn weight_macs(&self) -> usize {
+        let size = |m: &QMatrix| m.rows() * m.cols();
+        let layers: usize = self
+            .layers
+            .iter()
+            .map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down].into_iter().map(size).sum::<usize>())
+            .sum();
+        layers + size(self.head())
+    }
+
     fn head(&self) -> &QMatrix {
         self.output.as_ref().unwrap_or(&self.embedding)
     }

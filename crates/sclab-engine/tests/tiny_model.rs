@@ -251,6 +251,24 @@ fn each_pre_tokenizer_round_trips_without_prefix_space() {
     }
 }
 
+/// A Llama 2 style SentencePiece vocabulary: merges rebuilt from piece scores, `▁` for spaces,
+/// byte fallback for what the pieces do not cover.
+#[test]
+fn sentencepiece_vocabulary_encodes_with_merges_and_byte_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tiny_model(dir.path(), &TinySpec { sentencepiece: true, ..Default::default() });
+    let model = load(&path).unwrap();
+    let t = &model.tokenizer;
+    assert_eq!(t.encode("hello world").unwrap(), vec![spm_id("▁hello"), spm_id("▁world")]);
+    assert_eq!(t.encode("hi").unwrap(), vec![spm_id("▁hi")]);
+    // "é" is not a piece: its two UTF-8 bytes fall back to <0xC3> <0xA9> (ids 3 + byte).
+    assert_eq!(t.encode("hé").unwrap(), vec![spm_id("▁h"), 3 + 0xC3, 3 + 0xA9]);
+    for text in ["hello world", "hi hello\nworld", "héllo  wörld"] {
+        assert_eq!(t.decode(&t.encode(text).unwrap()).unwrap(), text);
+    }
+    assert_eq!(t.encode("</s>").unwrap(), vec![2]);
+}
+
 #[test]
 fn greedy_generation_is_deterministic_and_stops_at_max_tokens() {
     let (_dir, mut model) = tiny(GgmlDType::Q8_0);

@@ -19,11 +19,20 @@ pub struct TinySpec {
     pub seed: u64,
     /// `tokenizer.ggml.pre`: which pre-tokenizer the engine must build.
     pub pre: &'static str,
+    /// A Llama 2 style SentencePiece vocabulary (see `SPM_PIECES`) instead of byte-level BPE.
+    pub sentencepiece: bool,
 }
 
 impl Default for TinySpec {
     fn default() -> Self {
-        Self { architecture: "llama", dtype: GgmlDType::F32, context_length: 512, seed: 7, pre: "smollm" }
+        Self {
+            architecture: "llama",
+            dtype: GgmlDType::F32,
+            context_length: 512,
+            seed: 7,
+            pre: "smollm",
+            sentencepiece: false,
+        }
     }
 }
 
@@ -58,10 +67,60 @@ pub fn byte_token(b: u8) -> u32 {
     SPECIALS.len() as u32 + b as u32
 }
 
+/// A SentencePiece vocabulary after `<unk>`, `<s>`, `</s>` and the 256 byte pieces:
+/// pieces with their scores (higher merges first).
+pub const SPM_PIECES: [(&str, f32); 22] = [
+    ("▁", -1.0),
+    ("h", -2.0),
+    ("e", -2.0),
+    ("l", -2.0),
+    ("o", -2.0),
+    ("w", -2.0),
+    ("r", -2.0),
+    ("d", -2.0),
+    ("he", -3.0),
+    ("ll", -3.0),
+    ("llo", -4.0),
+    ("hello", -5.0),
+    ("▁hello", -6.0),
+    ("▁h", -9.0),
+    ("▁w", -7.0),
+    ("or", -3.0),
+    ("▁wor", -8.0),
+    ("ld", -3.0),
+    ("▁world", -8.5),
+    ("i", -2.0),
+    ("hi", -3.5),
+    ("▁hi", -6.5),
+];
+
+/// Id of a SentencePiece piece in the tiny vocabulary.
+pub fn spm_id(piece: &str) -> u32 {
+    3 + 256 + SPM_PIECES.iter().position(|(p, _)| *p == piece).unwrap() as u32
+}
+
+fn spm_vocab() -> (Vec<String>, Vec<i32>, Vec<f32>) {
+    let mut tokens: Vec<String> = vec!["<unk>".into(), "<s>".into(), "</s>".into()];
+    let mut types = vec![2, 3, 3];
+    tokens.extend((0..=255u8).map(|b| format!("<0x{b:02X}>")));
+    types.extend([6; 256]);
+    tokens.extend(SPM_PIECES.iter().map(|(p, _)| p.to_string()));
+    types.extend([1; SPM_PIECES.len()]);
+    let mut scores = vec![0.0; 3 + 256];
+    scores.extend(SPM_PIECES.iter().map(|(_, s)| s));
+    (tokens, types, scores)
+}
+
 pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
     let path = dir.join(format!("tiny-{}-{:?}-{}.gguf", spec.architecture, spec.dtype, spec.seed));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
-    let vocab = vocab();
+    let (vocab, token_types, scores) = if spec.sentencepiece {
+        spm_vocab()
+    } else {
+        let vocab = vocab();
+        let types = (0..vocab.len()).map(|i| if i < SPECIALS.len() { 3 } else { 1 }).collect();
+        (vocab, types, Vec::new())
+    };
     let kv_dim = HIDDEN / HEADS * KV_HEADS;
     let mut matrix = |rows: usize, cols: usize, scale: f32| {
         let values: Vec<f32> = (0..rows * cols).map(|_| rng.random_range(-scale..scale)).collect();
@@ -100,8 +159,8 @@ pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
         }
     }
     let arch = spec.architecture;
-    let types: Vec<Value> = (0..vocab.len()).map(|i| Value::I32(if i < SPECIALS.len() { 3 } else { 1 })).collect();
-    let metadata: Vec<(String, Value)> = vec![
+    let types: Vec<Value> = token_types.into_iter().map(Value::I32).collect();
+    let mut metadata: Vec<(String, Value)> = vec![
         ("general.architecture".into(), Value::String(arch.into())),
         (format!("{arch}.block_count"), Value::U32(LAYERS as u32)),
         (format!("{arch}.context_length"), Value::U32(spec.context_length)),
@@ -112,7 +171,7 @@ pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
         (format!("{arch}.rope.freq_base"), Value::F32(10_000.0)),
         (format!("{arch}.rope.dimension_count"), Value::U32((HIDDEN / HEADS) as u32)),
         (format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
-        ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
+        ("tokenizer.ggml.model".into(), Value::String(if spec.sentencepiece { "llama" } else { "gpt2" }.into())),
         ("tokenizer.ggml.pre".into(), Value::String(spec.pre.into())),
         ("tokenizer.ggml.tokens".into(), Value::Array(vocab.iter().map(|t| Value::String(t.clone())).collect())),
         ("tokenizer.ggml.token_type".into(), Value::Array(types)),
@@ -120,6 +179,9 @@ pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
         ("tokenizer.ggml.bos_token_id".into(), Value::U32(IM_START)),
         ("tokenizer.ggml.eos_token_id".into(), Value::U32(IM_END)),
     ];
+    if spec.sentencepiece {
+        metadata.push(("tokenizer.ggml.scores".into(), Value::Array(scores.into_iter().map(Value::F32).collect())));
+    }
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = qtensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut file = std::fs::File::create(&path).unwrap();
