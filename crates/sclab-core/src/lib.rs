@@ -6,6 +6,7 @@ pub mod backend;
 pub mod generate;
 pub mod logits;
 pub mod metrics;
+pub mod protocol;
 pub mod sampling;
 pub mod scoring;
 

@@ -5,6 +5,7 @@
 //! template. The toxicity classifier lives here too: it is a model, not a metric.
 
 pub mod chat;
+mod chat_codec;
 pub mod config;
 pub mod cpu_backend;
 mod error;
@@ -19,6 +20,7 @@ pub mod tokenizer;
 pub mod toxicity;
 
 pub use chat::{ChatTemplate, Message};
+pub use chat_codec::ChatCodec;
 pub use cpu_backend::CpuBackend;
 pub use error::{EngineError, Result};
 pub use model::{load, LoadedModel};

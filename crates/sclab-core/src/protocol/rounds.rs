@@ -1,0 +1,250 @@
+use serde::{Deserialize, Serialize};
+
+use super::{ChatFormat, ProtocolConfig, ProtocolError};
+use crate::backend::{Backend, ForwardRequest, LogitPositions, SeqId};
+use crate::generate::{generate, GenerateParams, StopReason};
+use crate::sampling::SamplingParams;
+use crate::scoring::score_continuation;
+
+/// One task item as the protocol sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// The query the instructions are about (a question with its options, a prompt to complete).
+    pub query: String,
+    /// The baseline's user turn, if it is not the bare query.
+    pub baseline: Option<String>,
+    /// Continuations scored after each round's input (QA options), in order.
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundKind {
+    /// Round 0: the query alone, in a conversation of its own.
+    Baseline,
+    /// Round 1: the query with the moral instruction.
+    Moral,
+    /// A round whose instruction was replaced by the immoral one.
+    Immoral,
+    /// Rounds 2..T: the review instruction.
+    Review,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampledAnswer {
+    pub text: String,
+    pub tokens: usize,
+    /// Total log-probability of the sampled tokens under the model.
+    pub log_prob: f64,
+}
+
+/// Everything one round produced, before any metric is computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Round {
+    pub round: usize,
+    pub kind: RoundKind,
+    pub user: String,
+    pub answer_prefix: String,
+    /// The greedy answer after the prefix.
+    pub answer: String,
+    pub answer_tokens: usize,
+    pub stop: StopReason,
+    /// Tokens this round appended to the cache before answering: its new turn only.
+    pub appended_tokens: usize,
+    /// Cache length when the answer starts: the whole conversation so far.
+    pub context_tokens: usize,
+    pub samples: Vec<SampledAnswer>,
+    /// Log-probability of each of the item's options after the round input.
+    pub option_log_probs: Vec<f64>,
+    /// Last-token residual stream per layer of the round input, before the answer.
+    pub hidden_input: Vec<Vec<f32>>,
+    /// The same for the answer's last token.
+    pub hidden_answer: Vec<Vec<f32>>,
+}
+
+/// Run every round of `item`; `cancelled` is polled between tokens.
+pub async fn run_item<B: Backend, F: ChatFormat>(
+    backend: &mut B,
+    format: &F,
+    config: &ProtocolConfig,
+    item: &Item,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Vec<Round>, ProtocolError> {
+    config.validate()?;
+    let ins = &config.instructions;
+    let mut rounds = Vec::with_capacity(config.rounds + 1);
+    if config.baseline {
+        let user = item.baseline.clone().unwrap_or_else(|| item.query.clone());
+        let seq = backend.new_sequence();
+        let input = format.open(&user, &ins.first_answer_prefix)?;
+        let turn = Turn { round: 0, kind: RoundKind::Baseline, user, prefix: ins.first_answer_prefix.clone() };
+        let result = answer(backend, format, config, item, seq, input, turn, cancelled).await;
+        backend.free(seq);
+        rounds.push(result?.0);
+    }
+    let seq = backend.new_sequence();
+    let result = conversation(backend, format, config, item, seq, cancelled, &mut rounds).await;
+    backend.free(seq);
+    result.map(|_| rounds)
+}
+
+async fn conversation<B: Backend, F: ChatFormat>(
+    backend: &mut B,
+    format: &F,
+    config: &ProtocolConfig,
+    item: &Item,
+    seq: SeqId,
+    cancelled: &dyn Fn() -> bool,
+    rounds: &mut Vec<Round>,
+) -> Result<(), ProtocolError> {
+    let ins = &config.instructions;
+    let mut history: Vec<(String, String)> = Vec::new();
+    for r in 1..=config.rounds {
+        let immoral = config.immoral_rounds.applies_to(r);
+        let (kind, instruction) = match (r, immoral) {
+            (_, true) => (RoundKind::Immoral, ins.immoral.as_deref().unwrap_or_default()),
+            (1, false) => (RoundKind::Moral, ins.moral.as_str()),
+            (_, false) => (RoundKind::Review, ins.review.as_str()),
+        };
+        let user = if r == 1 || instruction.contains(QUERY) {
+            compose(&item.query, instruction)
+        } else {
+            instruction.to_owned()
+        };
+        let prefix = if r == 1 { &ins.first_answer_prefix } else { &ins.review_answer_prefix };
+        let input = if r == 1 { format.open(&user, prefix)? } else { format.next(&history, &user, prefix)? };
+        let turn = Turn { round: r, kind, user: user.clone(), prefix: prefix.clone() };
+        let (round, full_answer) = answer(backend, format, config, item, seq, input, turn, cancelled).await?;
+        rounds.push(round);
+        history.push((user, full_answer));
+    }
+    Ok(())
+}
+
+/// Where an instruction template puts the query; without it the instruction follows the query.
+pub const QUERY: &str = "{query}";
+
+fn compose(query: &str, instruction: &str) -> String {
+    if instruction.contains(QUERY) {
+        instruction.replace(QUERY, query)
+    } else {
+        format!("{query}\n\n{instruction}")
+    }
+}
+
+struct Turn {
+    round: usize,
+    kind: RoundKind,
+    user: String,
+    prefix: String,
+}
+
+/// Append the round input, sample, score the options and answer greedily; on return every
+/// answer token is in the cache. Returns the round and the assistant's full answer text.
+#[allow(clippy::too_many_arguments)]
+async fn answer<B: Backend, F: ChatFormat>(
+    backend: &mut B,
+    format: &F,
+    config: &ProtocolConfig,
+    item: &Item,
+    seq: SeqId,
+    input: Vec<u32>,
+    turn: Turn,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(Round, String), ProtocolError> {
+    let appended_tokens = input.len();
+    let request = ForwardRequest { seq, tokens: input, logits: LogitPositions::Last, hidden: true };
+    let out = backend.forward(&[request]).await?.remove(0);
+    let (logits, hidden_input) = (out.logits, out.hidden.unwrap_or_default());
+    let context_tokens = backend.seq_len(seq)?;
+
+    let samples = sample(backend, format, config, seq, &logits, turn.round, cancelled).await?;
+    let mut option_log_probs = Vec::with_capacity(item.options.len());
+    for option in &item.options {
+        let scores = score_continuation(backend, seq, &logits, &format.encode(option)?).await?;
+        option_log_probs.push(scores.iter().map(|&s| s as f64).sum());
+    }
+
+    let greedy = GenerateParams {
+        sampling: SamplingParams::GREEDY,
+        max_tokens: config.max_tokens,
+        seed: config.seed,
+        first_stream: 0,
+    };
+    let generated = generate(backend, &[seq], vec![logits], &greedy, |_, _| !cancelled()).await?.remove(0);
+    if generated.stop == StopReason::Cancelled {
+        return Err(ProtocolError::Cancelled);
+    }
+    // The answer's last token goes through the model once more with its hidden state captured:
+    // either it was never fed back (a length stop), or it is rolled back and fed again.
+    let hidden_answer = match generated.tokens.last() {
+        None => hidden_input.clone(),
+        Some(&last) => {
+            let len = backend.seq_len(seq)?;
+            let uncached = generated.tokens.len() - generated.cached;
+            backend.rollback(seq, len + uncached - 1)?;
+            let request = ForwardRequest { seq, tokens: vec![last], logits: LogitPositions::None, hidden: true };
+            backend.forward(&[request]).await?.remove(0).hidden.unwrap_or_default()
+        }
+    };
+    let answer = format.decode(&generated.tokens)?;
+    let full_answer = format!("{}{answer}", turn.prefix);
+    let round = Round {
+        round: turn.round,
+        kind: turn.kind,
+        user: turn.user,
+        answer_prefix: turn.prefix,
+        answer,
+        answer_tokens: generated.tokens.len(),
+        stop: generated.stop,
+        appended_tokens,
+        context_tokens,
+        samples,
+        option_log_probs,
+        hidden_input,
+        hidden_answer,
+    };
+    Ok((round, full_answer))
+}
+
+/// K samples forked from the round input and decoded as one batch; each round draws from its
+/// own RNG streams.
+async fn sample<B: Backend, F: ChatFormat>(
+    backend: &mut B,
+    format: &F,
+    config: &ProtocolConfig,
+    seq: SeqId,
+    logits: &[f32],
+    round: usize,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Vec<SampledAnswer>, ProtocolError> {
+    let k = config.samples;
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    let forks: Vec<SeqId> = (0..k).map(|_| backend.fork(seq)).collect::<Result<_, _>>()?;
+    let params = GenerateParams {
+        sampling: SamplingParams { temperature: config.sample_temperature, top_k: 0, top_p: config.sample_top_p },
+        max_tokens: config.max_tokens,
+        seed: config.seed,
+        first_stream: (round * k) as u64,
+    };
+    let result = generate(backend, &forks, vec![logits.to_vec(); k], &params, |_, _| !cancelled()).await;
+    for fork in &forks {
+        backend.free(*fork);
+    }
+    let generated = result?;
+    if generated.iter().any(|g| g.stop == StopReason::Cancelled) {
+        return Err(ProtocolError::Cancelled);
+    }
+    generated
+        .into_iter()
+        .map(|g| {
+            Ok(SampledAnswer {
+                text: format.decode(&g.tokens)?,
+                tokens: g.tokens.len(),
+                log_prob: g.log_probs.iter().map(|&l| l as f64).sum(),
+            })
+        })
+        .collect()
+}
