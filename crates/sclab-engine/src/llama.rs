@@ -261,43 +261,58 @@ impl LlamaModel {
             .collect()
     }
 
-    /// Causal attention of every new row over its own sequence's cache (grouped-query heads).
+    /// Causal attention of every new row over its own sequence's cache. The query heads that
+    /// share a key/value head are one work item, so each cached key and value is read once
+    /// for all of them.
     fn attention(&self, layer: usize, rows: &[(usize, usize)], q: &[f32], caches: &[&mut KvSeq], out: &mut [f32]) {
         let c = &self.config;
         let (hd, kv_dim, q_dim) = (c.head_dim, c.kv_dim(), c.n_heads * c.head_dim);
         let group = c.n_heads / c.n_kv_heads;
         let scale = 1.0 / (hd as f32).sqrt();
         let out_ptr = out.as_mut_ptr() as usize;
-        let n_items = rows.len() * c.n_heads;
-        barrier_pool().execute_chunked(n_items, |items| {
-            let mut scores = Vec::new();
+        barrier_pool().execute_chunked(rows.len() * c.n_kv_heads, |items| {
+            let mut scores: Vec<Vec<f32>> = vec![Vec::new(); group];
             for item in items {
-                let (i, head) = (item / c.n_heads, item % c.n_heads);
+                let (i, kv_head) = (item / c.n_kv_heads, item % c.n_kv_heads);
                 let (r, pos) = rows[i];
-                let kv_off = (head / group) * hd;
-                let qh = &q[i * q_dim + head * hd..][..hd];
-                scores.clear();
+                let kv_off = kv_head * hd;
+                let first_head = kv_head * group;
+                let queries: Vec<&[f32]> = (0..group).map(|g| &q[i * q_dim + (first_head + g) * hd..][..hd]).collect();
+                scores.iter_mut().for_each(Vec::clear);
                 let visible = pos + 1;
-                for (keys, _) in caches[r].chunks(layer) {
+                let mut seen = 0;
+                'keys: for (keys, _) in caches[r].chunks(layer) {
                     for key in keys.chunks_exact(kv_dim) {
-                        if scores.len() == visible {
-                            break;
+                        if seen == visible {
+                            break 'keys;
                         }
-                        scores.push(dot(qh, &key[kv_off..kv_off + hd]) * scale);
+                        let key = &key[kv_off..kv_off + hd];
+                        for (s, qh) in scores.iter_mut().zip(&queries) {
+                            s.push(dot(qh, key) * scale);
+                        }
+                        seen += 1;
                     }
                 }
-                softmax(&mut scores);
-                // SAFETY: each (row, head) item owns the disjoint slice `out[i*q_dim + head*hd..][..hd]`.
-                let dst =
-                    unsafe { std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(i * q_dim + head * hd), hd) };
+                scores.iter_mut().for_each(|s| softmax(s));
+                // SAFETY: each (row, kv head) item owns the disjoint output slice of its query heads.
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(i * q_dim + first_head * hd), group * hd)
+                };
                 dst.fill(0.0);
-                let mut weights = scores.iter();
-                'chunks: for (_, values) in caches[r].chunks(layer) {
+                let mut position = 0;
+                'values: for (_, values) in caches[r].chunks(layer) {
                     for value in values.chunks_exact(kv_dim) {
-                        let Some(&w) = weights.next() else { break 'chunks };
-                        for (o, &x) in dst.iter_mut().zip(&value[kv_off..kv_off + hd]) {
-                            *o += w * x;
+                        if position == visible {
+                            break 'values;
                         }
+                        let value = &value[kv_off..kv_off + hd];
+                        for (head_out, s) in dst.chunks_exact_mut(hd).zip(&scores) {
+                            let w = s[position];
+                            for (o, &x) in head_out.iter_mut().zip(value) {
+                                *o += w * x;
+                            }
+                        }
+                        position += 1;
                     }
                 }
             }
