@@ -10,6 +10,9 @@
 //! activation row of the batch, and activations keep 16 bits (block-scaled), 256 times finer
 //! than 8. Q4_0 stays packed in memory, two weights a byte, and is unpacked in registers.
 
+// Only x86-64 has these kernels; elsewhere `detect()` says so and the rest is never reached.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use candle_core::utils::barrier_pool;
 use half::f16;
 
