@@ -53,6 +53,12 @@ impl ModelConfig {
                 ),
             });
         }
+        if (hidden_size / n_heads) % 16 != 0 {
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "{architecture} with a head size of {} (the attention kernel needs a multiple of 16)",
+                hidden_size / n_heads
+            )));
+        }
         if gguf.get_opt(&key("rope.dimension_count")).is_some() {
             let rotated = gguf.get_usize(&key("rope.dimension_count"))?;
             if rotated != hidden_size / n_heads {

@@ -278,19 +278,19 @@ impl LlamaModel {
                 let kv_off = kv_head * hd;
                 let first_head = kv_head * group;
                 let queries: Vec<&[f32]> = (0..group).map(|g| &q[i * q_dim + (first_head + g) * hd..][..hd]).collect();
-                scores.iter_mut().for_each(Vec::clear);
                 let visible = pos + 1;
-                let mut seen = 0;
+                scores.iter_mut().for_each(|s| s.resize(visible, 0.0));
+                let mut position = 0;
                 'keys: for (keys, _) in caches[r].chunks(layer) {
                     for key in keys.chunks_exact(kv_dim) {
-                        if seen == visible {
+                        if position == visible {
                             break 'keys;
                         }
                         let key = &key[kv_off..kv_off + hd];
                         for (s, qh) in scores.iter_mut().zip(&queries) {
-                            s.push(dot(qh, key) * scale);
+                            s[position] = dot(qh, key) * scale;
                         }
-                        seen += 1;
+                        position += 1;
                     }
                 }
                 scores.iter_mut().for_each(|s| softmax(s));
@@ -298,21 +298,22 @@ impl LlamaModel {
                 let dst = unsafe {
                     std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(i * q_dim + first_head * hd), group * hd)
                 };
-                dst.fill(0.0);
-                let mut position = 0;
-                'values: for (_, values) in caches[r].chunks(layer) {
-                    for value in values.chunks_exact(kv_dim) {
-                        if position == visible {
-                            break 'values;
-                        }
-                        let value = &value[kv_off..kv_off + hd];
-                        for (head_out, s) in dst.chunks_exact_mut(hd).zip(&scores) {
-                            let w = s[position];
-                            for (o, &x) in head_out.iter_mut().zip(value) {
-                                *o += w * x;
+                // Sixteen output dimensions at a time, their sums kept in one vector register
+                // over all positions (head sizes are multiples of 16).
+                for (head_out, weights) in dst.chunks_exact_mut(hd).zip(&scores) {
+                    for (c, out16) in head_out.chunks_exact_mut(16).enumerate() {
+                        let mut acc = [0f32; 16];
+                        let mut weights = weights.iter();
+                        'values: for (_, values) in caches[r].chunks(layer) {
+                            for value in values.chunks_exact(kv_dim) {
+                                let Some(&w) = weights.next() else { break 'values };
+                                let v = &value[kv_off + 16 * c..kv_off + 16 * c + 16];
+                                for t in 0..16 {
+                                    acc[t] = w.mul_add(v[t], acc[t]);
+                                }
                             }
                         }
-                        position += 1;
+                        out16.copy_from_slice(&acc);
                     }
                 }
             }
