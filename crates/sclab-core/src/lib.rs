@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod sampling;
 pub mod scoring;
+pub mod tasks;
 
 pub use backend::{Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId};
 pub use generate::{generate, GenerateParams, Generated, StopReason};
