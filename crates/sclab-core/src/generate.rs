@@ -75,7 +75,7 @@ pub async fn generate<B: Backend>(
                 gen.stop = StopReason::MaxTokens;
                 continue;
             }
-            if backend.seq_len(seqs[i])? + 1 >= info.context_length {
+            if backend.seq_len(seqs[i])? + 1 > info.context_length {
                 gen.stop = StopReason::ContextFull;
                 continue;
             }

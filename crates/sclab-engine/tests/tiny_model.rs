@@ -308,6 +308,23 @@ fn chat_tokens_follow_chatml_and_refuse_bad_prompts() {
 }
 
 #[test]
+fn generation_stops_when_the_context_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let path =
+        write_tiny_model(dir.path(), &TinySpec { context_length: 16, dtype: GgmlDType::Q8_0, ..Default::default() });
+    let mut model = load(&path).unwrap();
+    let b = &mut model.backend;
+    let seq = b.new_sequence();
+    let first = forward(b, seq, &bytes("0123456789"), LogitPositions::Last).logits;
+    let params = GenerateParams { sampling: SamplingParams::GREEDY, max_tokens: 100, seed: 0, first_stream: 0 };
+    let out = block_on(generate(b, &[seq], vec![first], &params, |_, _| true)).unwrap().remove(0);
+    assert_eq!(out.stop, sclab_core::StopReason::ContextFull);
+    // Six tokens fill the cache to 16; a seventh is sampled but has no room.
+    assert_eq!((out.tokens.len(), out.cached), (7, 6));
+    assert_eq!(b.seq_len(seq).unwrap(), 16);
+}
+
+#[test]
 fn backend_rejects_overflow_unknown_sequences_and_bad_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_tiny_model(dir.path(), &TinySpec { context_length: 16, ..Default::default() });
