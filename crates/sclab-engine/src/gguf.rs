@@ -1,4 +1,4 @@
-//! Reading a GGUF file: its metadata, checked against the file's real length, and its tensors
+//! Reading a GGUF file (or any seekable source of its bytes): its metadata, checked against the file's real length, and its tensors
 //! straight into typed buffers (one read, no intermediate copy).
 
 use std::fs::File;
@@ -13,30 +13,41 @@ use crate::qmatrix::QMatrix;
 
 const GGUF_MAGIC: [u8; 4] = *b"GGUF";
 
+/// Where a GGUF file's bytes come from: a file, or anything else that reads and seeks (an
+/// in-memory buffer, a browser `Blob`).
+pub trait Source: Read + Seek {}
+impl<T: Read + Seek> Source for T {}
+
 pub struct GgufFile {
     path: PathBuf,
-    file: File,
+    reader: Box<dyn Source>,
     pub content: Content,
 }
 
 impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |source| EngineError::Io { path: path.to_owned(), source };
-        let mut file = File::open(path).map_err(io)?;
-        let file_len = file.metadata().map_err(io)?.len();
+        let file = File::open(path).map_err(|source| EngineError::Io { path: path.to_owned(), source })?;
+        Self::from_reader(path, Box::new(file))
+    }
+
+    /// A GGUF read from `reader`; `name` stands for it in error messages.
+    pub fn from_reader(name: &Path, mut reader: Box<dyn Source>) -> Result<Self> {
+        let io = |source| EngineError::Io { path: name.to_owned(), source };
+        let file_len = reader.seek(SeekFrom::End(0)).map_err(io)?;
+        reader.seek(SeekFrom::Start(0)).map_err(io)?;
         let mut magic = [0u8; 4];
-        if file.read_exact(&mut magic).is_err() || magic != GGUF_MAGIC {
+        if reader.read_exact(&mut magic).is_err() || magic != GGUF_MAGIC {
             return Err(EngineError::NotGguf {
-                path: path.to_owned(),
+                path: name.to_owned(),
                 detail: format!("it starts with {magic:02x?}, not the GGUF magic {GGUF_MAGIC:02x?}"),
             });
         }
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let content = Content::read(&mut file).map_err(|e| EngineError::Corrupt {
-            path: path.to_owned(),
+        reader.seek(SeekFrom::Start(0)).map_err(io)?;
+        let content = Content::read(&mut reader).map_err(|e| EngineError::Corrupt {
+            path: name.to_owned(),
             detail: format!("its header cannot be read ({e})"),
         })?;
-        let this = Self { path: path.to_owned(), file, content };
+        let this = Self { path: name.to_owned(), reader, content };
         this.check_tensor_extents(file_len)?;
         Ok(this)
     }
@@ -126,10 +137,11 @@ impl GgufFile {
         };
         let start = self.content.tensor_data_offset + offset;
         let path = self.path.clone();
-        let file = &mut self.file;
+        let reader = &mut self.reader;
         QMatrix::read(name, dtype, rows, cols, |buf| {
-            file.seek(SeekFrom::Start(start))
-                .and_then(|_| file.read_exact(buf))
+            reader
+                .seek(SeekFrom::Start(start))
+                .and_then(|_| reader.read_exact(buf))
                 .map_err(|source| EngineError::Io { path: path.clone(), source })
         })
     }

@@ -23,6 +23,7 @@ pub use chat::{ChatTemplate, Message};
 pub use chat_codec::ChatCodec;
 pub use cpu_backend::CpuBackend;
 pub use error::{EngineError, Result};
-pub use model::{load, LoadedModel};
+pub use gguf::Source;
+pub use model::{load, load_from_reader, LoadedModel};
 pub use tokenizer::{TextStream, Tokenizer};
 pub use toxicity::ToxicityClassifier;

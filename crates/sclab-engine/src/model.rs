@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::chat::{ChatTemplate, Message};
 use crate::cpu_backend::CpuBackend;
 use crate::error::{EngineError, Result};
-use crate::gguf::GgufFile;
+use crate::gguf::{GgufFile, Source};
 use crate::llama::LlamaModel;
 use crate::tokenizer::Tokenizer;
 
@@ -20,15 +20,22 @@ pub struct LoadedModel {
 }
 
 pub fn load(path: &Path) -> Result<LoadedModel> {
-    let mut gguf = GgufFile::open(path)?;
+    load_gguf(GgufFile::open(path)?)
+}
+
+/// A model whose GGUF bytes come from `reader` (a buffer, a browser file); `name` stands for
+/// it in error messages.
+pub fn load_from_reader(name: &str, reader: Box<dyn Source>) -> Result<LoadedModel> {
+    load_gguf(GgufFile::from_reader(Path::new(name), reader)?)
+}
+
+fn load_gguf(mut gguf: GgufFile) -> Result<LoadedModel> {
+    let path = gguf.path().to_owned();
     let tokenizer = Tokenizer::from_gguf(&gguf)?;
     let template = ChatTemplate::from_gguf(&gguf)?;
     let model = LlamaModel::load(&mut gguf)?;
     if tokenizer.vocab_size() > model.config.vocab_size {
-        return Err(EngineError::Corrupt {
-            path: path.to_owned(),
-            detail: "the tokenizer has more tokens than the embedding".into(),
-        });
+        return Err(EngineError::Corrupt { path, detail: "the tokenizer has more tokens than the embedding".into() });
     }
     let mut stop: Vec<u32> = TURN_END_TOKENS.iter().filter_map(|t| tokenizer.token_id(t)).collect();
     if !stop.contains(&tokenizer.eos) {

@@ -4,7 +4,7 @@ mod common;
 
 use candle_core::quantized::GgmlDType;
 use common::*;
-use sclab_engine::{load, EngineError};
+use sclab_engine::{load, load_from_reader, EngineError};
 
 fn load_err(path: &std::path::Path) -> EngineError {
     match load(path) {
@@ -60,4 +60,20 @@ fn unsupported_tensor_type_is_named() {
     let path = write_tiny_model(dir.path(), &TinySpec { dtype: GgmlDType::Q8_1, ..Default::default() });
     let err = load_err(&path);
     assert!(matches!(&err, EngineError::UnsupportedTensorType { dtype, .. } if dtype == "Q8_1"), "{err}");
+}
+
+/// The same checks hold for bytes that come from memory (as in the browser) rather than a file.
+#[test]
+fn in_memory_bytes_load_and_fail_like_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tiny_model(dir.path(), &TinySpec { dtype: GgmlDType::Q8_0, ..Default::default() });
+    let bytes = std::fs::read(&path).unwrap();
+    let from_memory = load_from_reader("tiny.gguf", Box::new(std::io::Cursor::new(bytes.clone()))).unwrap();
+    let from_file = load(&path).unwrap();
+    assert_eq!(from_memory.tokenizer.encode("hello").unwrap(), from_file.tokenizer.encode("hello").unwrap());
+    assert_eq!(from_memory.backend.model().weight_macs(), from_file.backend.model().weight_macs());
+    let cut = load_from_reader("cut.gguf", Box::new(std::io::Cursor::new(bytes[..bytes.len() / 2].to_vec())));
+    assert!(matches!(cut, Err(EngineError::Corrupt { .. })));
+    let zip = load_from_reader("x.zip", Box::new(std::io::Cursor::new(b"PK\x03\x04".to_vec())));
+    assert!(matches!(zip, Err(EngineError::NotGguf { .. })));
 }
