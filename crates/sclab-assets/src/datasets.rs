@@ -3,7 +3,7 @@
 //! Task-specific reading (which field is the question, which option is biased) belongs to the
 //! tasks; this step only makes every dataset one shape and drops rows that cannot be read.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -198,22 +198,23 @@ fn write_jsonl(out: &Path, records: &[Map<String, Value>]) -> Result<()> {
     std::fs::rename(&partial, out).map_err(io(out))
 }
 
-/// Records of a normalised dataset file, for the tasks and tests.
-pub fn read_jsonl(path: &Path) -> Result<Vec<Map<String, Value>>> {
-    let file = std::fs::File::open(path).map_err(io(path))?;
-    BufReader::new(file)
-        .lines()
-        .map(|line| {
-            let line = line.map_err(io(path))?;
-            serde_json::from_str(&line)
-                .map_err(|e| AssetError::Convert { what: path.display().to_string(), detail: e.to_string() })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io::BufRead;
+
     use super::*;
+
+    fn read_jsonl(path: &Path) -> Result<Vec<Map<String, Value>>> {
+        let file = std::fs::File::open(path).map_err(io(path))?;
+        BufReader::new(file)
+            .lines()
+            .map(|line| {
+                let line = line.map_err(io(path))?;
+                serde_json::from_str(&line)
+                    .map_err(|e| AssetError::Convert { what: path.display().to_string(), detail: e.to_string() })
+            })
+            .collect()
+    }
 
     #[test]
     fn options_string_becomes_a_list() {

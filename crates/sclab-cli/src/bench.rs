@@ -9,7 +9,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions};
-use sclab_engine::Message;
+use sclab_engine::{CpuBackend, Message};
 use serde::Serialize;
 
 use crate::model_choice::{default_model, QuantArg};
@@ -80,12 +80,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut results = Vec::new();
     for &quant in &args.quant {
         let path = default_model(quant.into())?;
-        let ours = best_of(args.repeats, || measure_ours(&path, &args));
-        let stock = best_of(args.repeats, || measure_stock(&path, &args));
-        let (ours, prompt_tokens) = ours?;
-        let (stock, _) = stock?;
+        let mut model = sclab_engine::load(&path)?;
+        let prompt = model.chat_tokens(&[Message::user(PROMPT)])?;
+        let ours = best_of(args.repeats, || measure_ours(&mut model.backend, &prompt, &args))?;
+        let stock = best_of(args.repeats, || measure_stock(&path, &prompt, &args))?;
         let model_bytes = std::fs::metadata(&path)?.len();
-        let weight_macs = sclab_engine::load(&path)?.backend.model().weight_macs();
+        let weight_macs = model.backend.model().weight_macs();
         let ratio = Speeds {
             prefill_tok_s: ours.prefill_tok_s / stock.prefill_tok_s,
             decode_tok_s: ours.decode_tok_s / stock.decode_tok_s,
@@ -95,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             quant: format!("{quant:?}"),
             model_bytes,
             weight_macs,
-            prompt_tokens,
+            prompt_tokens: prompt.len(),
             ours_decode_gb_s: model_bytes as f64 * ours.decode_tok_s / 1e9,
             batch_over_single: ours.batch_decode_tok_s / ours.decode_tok_s,
             ours,
@@ -129,34 +129,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Best of `n` runs, figure by figure.
-fn best_of(n: usize, mut f: impl FnMut() -> anyhow::Result<(Speeds, usize)>) -> anyhow::Result<(Speeds, usize)> {
-    let (mut best, tokens) = f()?;
+fn best_of(n: usize, mut f: impl FnMut() -> anyhow::Result<Speeds>) -> anyhow::Result<Speeds> {
+    let mut best = f()?;
     for _ in 1..n {
-        let (s, _) = f()?;
+        let s = f()?;
         best.prefill_tok_s = best.prefill_tok_s.max(s.prefill_tok_s);
         best.decode_tok_s = best.decode_tok_s.max(s.decode_tok_s);
         best.batch_decode_tok_s = best.batch_decode_tok_s.max(s.batch_decode_tok_s);
     }
-    Ok((best, tokens))
-}
-
-fn prompt_tokens(path: &Path) -> anyhow::Result<Vec<u32>> {
-    let model = sclab_engine::load(path)?;
-    Ok(model.chat_tokens(&[Message::user(PROMPT)])?)
+    Ok(best)
 }
 
 /// Decoding feeds the argmax token back whatever it is, so every run decodes exactly
-/// `tokens` steps.
-fn measure_ours(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
-    let mut model = sclab_engine::load(path)?;
-    let prompt = model.chat_tokens(&[Message::user(PROMPT)])?;
-    let backend = &mut model.backend;
-    let block = |b: &mut sclab_engine::CpuBackend, batch: &[ForwardRequest]| pollster::block_on(b.forward(batch));
+/// `tokens` steps. Every sequence is freed again, so repeated runs start from an empty cache.
+fn measure_ours(backend: &mut CpuBackend, prompt: &[u32], args: &Args) -> anyhow::Result<Speeds> {
+    let block = |b: &mut CpuBackend, batch: &[ForwardRequest]| pollster::block_on(b.forward(batch));
 
     let seq = backend.new_sequence();
     let t = Instant::now();
-    let out =
-        block(backend, &[ForwardRequest { seq, tokens: prompt.clone(), logits: LogitPositions::Last, hidden: false }])?;
+    let out = block(
+        backend,
+        &[ForwardRequest { seq, tokens: prompt.to_vec(), logits: LogitPositions::Last, hidden: false }],
+    )?;
     let prefill_tok_s = prompt.len() as f64 / t.elapsed().as_secs_f64();
 
     let mut next = argmax(&out[0].logits) as u32;
@@ -179,11 +173,13 @@ fn measure_ours(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
         }
     }
     let batch_decode_tok_s = (args.tokens * args.batch) as f64 / t.elapsed().as_secs_f64();
-    Ok((Speeds { prefill_tok_s, decode_tok_s, batch_decode_tok_s }, prompt.len()))
+    for s in [seq, single].into_iter().chain(seqs) {
+        backend.free(s);
+    }
+    Ok(Speeds { prefill_tok_s, decode_tok_s, batch_decode_tok_s })
 }
 
-fn measure_stock(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
-    let prompt = prompt_tokens(path)?;
+fn measure_stock(path: &Path, prompt: &[u32], args: &Args) -> anyhow::Result<Speeds> {
     let device = Device::Cpu;
     let load = || -> anyhow::Result<ModelWeights> {
         let mut file = std::fs::File::open(path)?;
@@ -194,7 +190,7 @@ fn measure_stock(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
         |logits: &Tensor, row: usize| -> anyhow::Result<u32> { Ok(argmax(&logits.get(row)?.to_vec1::<f32>()?) as u32) };
 
     let mut model = load()?;
-    let input = Tensor::new(prompt.as_slice(), &device)?.unsqueeze(0)?;
+    let input = Tensor::new(prompt, &device)?.unsqueeze(0)?;
     let t = Instant::now();
     let logits = model.forward(&input, 0)?;
     let prefill_tok_s = prompt.len() as f64 / t.elapsed().as_secs_f64();
@@ -223,7 +219,7 @@ fn measure_stock(path: &Path, args: &Args) -> anyhow::Result<(Speeds, usize)> {
         nexts = (0..args.batch).map(|r| last_argmax(&logits, r)).collect::<Result<_, _>>()?;
     }
     let batch_decode_tok_s = (args.tokens * args.batch) as f64 / t.elapsed().as_secs_f64();
-    Ok((Speeds { prefill_tok_s, decode_tok_s, batch_decode_tok_s }, prompt.len()))
+    Ok(Speeds { prefill_tok_s, decode_tok_s, batch_decode_tok_s })
 }
 
 /// Read bandwidth of this machine with every worker thread summing its share of 512 MiB.

@@ -1,7 +1,7 @@
 //! Which model file a command runs: `--model PATH`, or the default SmolLM2 in the chosen
 //! quantization, fetched on first use.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sclab_assets::{Cache, Quant};
 
@@ -48,9 +48,15 @@ impl ModelArgs {
 pub fn default_model(quant: Quant) -> anyhow::Result<PathBuf> {
     let cache = Cache::from_env();
     let path = cache.model(quant);
-    if !path.exists() {
-        eprintln!("preparing assets in {} (first run)…", cache.root().display());
-        sclab_assets::prepare(&cache, |_| {})?;
-    }
+    ensure_asset(&cache, &path)?;
     Ok(path)
+}
+
+/// Run the asset step if `needed`, one of its outputs, is not there yet (a first run).
+pub fn ensure_asset(cache: &Cache, needed: &Path) -> anyhow::Result<()> {
+    if !needed.exists() {
+        eprintln!("preparing assets in {} (first run)…", cache.root().display());
+        sclab_assets::prepare(cache, |_| {})?;
+    }
+    Ok(())
 }

@@ -2,6 +2,8 @@ use sclab_assets::Cache;
 use sclab_engine::toxicity::LABELS;
 use sclab_engine::ToxicityClassifier;
 
+use crate::model_choice::ensure_asset;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Texts to score.
@@ -14,10 +16,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cache = Cache::from_env();
-    if !cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE).exists() {
-        eprintln!("preparing assets in {} (first run)…", cache.root().display());
-        sclab_assets::prepare(&cache, |_| {})?;
-    }
+    ensure_asset(&cache, &cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE))?;
     let classifier = ToxicityClassifier::load(&cache.toxicity())?;
     let texts: Vec<&str> = args.texts.iter().map(String::as_str).collect();
     let scores = classifier.score(&texts);

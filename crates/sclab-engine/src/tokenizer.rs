@@ -33,7 +33,6 @@ const USER_DEFINED: i32 = 4;
 
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
-    vocab: HashMap<String, u32>,
     pub bos: Option<u32>,
     pub eos: u32,
 }
@@ -74,7 +73,7 @@ impl Tokenizer {
         let id = |key: &str| gguf.get_opt(key).map(|_| gguf.get_usize(key).map(|v| v as u32)).transpose();
         let eos = id("tokenizer.ggml.eos_token_id")?
             .ok_or_else(|| EngineError::MissingMetadata("tokenizer.ggml.eos_token_id".into()))?;
-        Ok(Self { inner, vocab, bos: id("tokenizer.ggml.bos_token_id")?, eos })
+        Ok(Self { inner, bos: id("tokenizer.ggml.bos_token_id")?, eos })
     }
 
     /// Token ids of `text`; special tokens written in the text (`<|im_start|>`) become their ids.
@@ -89,11 +88,11 @@ impl Tokenizer {
     }
 
     pub fn token_id(&self, token: &str) -> Option<u32> {
-        self.vocab.get(token).copied()
+        self.inner.token_to_id(token)
     }
 
     pub fn vocab_size(&self) -> usize {
-        self.vocab.len()
+        self.inner.get_vocab_size(true)
     }
 }
 
