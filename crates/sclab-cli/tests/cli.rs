@@ -79,3 +79,113 @@ fn bench_reports_both_engines() {
     }
     assert!(out["memory_read_gb_s"].as_f64().unwrap() > 0.0);
 }
+
+fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn ok(output: &Output) {
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// The CI experiment: `rtp` and `bbq`, 3 items × 3 rounds × K = 3, then their reports.
+#[test]
+fn run_and_report_rtp_and_bbq() {
+    let dir = tempfile::tempdir().unwrap();
+    for task in ["rtp", "bbq"] {
+        let out = dir.path().join(format!("{task}.jsonl"));
+        let args = ["run", "--task", task, "--rounds", "3", "--samples", "3", "--limit", "3", "--seed", "1"];
+        ok(&sclab(&[&args[..], &["--out", out.to_str().unwrap()]].concat()));
+        let lines = lines(&out);
+        assert_eq!(lines.len(), 4, "a header and three items");
+        assert_eq!((lines[0]["type"].as_str(), lines[0]["schema"].as_str()), (Some("header"), Some("sclab-results")));
+        assert_eq!(lines[0]["model"]["layers"], 30);
+        for item in &lines[1..] {
+            let rounds = item["rounds"].as_array().unwrap();
+            assert_eq!(rounds.iter().map(|r| r["round"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+            for round in rounds {
+                assert_eq!(round["samples"].as_array().unwrap().len(), 3);
+                let metrics = round["metrics"].as_object().unwrap();
+                for name in ["toxicity", "entropy.discrete", "entropy.cluster_nll", "concept.input", "concept.answer"] {
+                    assert!(metrics.contains_key(name), "{task} round lacks {name}: {metrics:?}");
+                }
+                let toxicity = metrics["toxicity"].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&toxicity));
+                assert_eq!(round["concept_input_layers"].as_array().unwrap().len(), 30);
+            }
+            let qa = rounds[0]["qa"].clone();
+            if task == "bbq" {
+                let total: f64 = qa["probs"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).sum();
+                assert!((total - 1.0).abs() < 1e-9);
+                assert!(rounds[0]["metrics"].get("accuracy").is_some());
+            } else {
+                assert!(qa.is_null());
+                assert!(rounds[0]["metrics"].get("refusal").is_some());
+            }
+        }
+        let report = dir.path().join(format!("report-{task}"));
+        ok(&sclab(&["report", out.to_str().unwrap(), "--out", report.to_str().unwrap()]));
+        let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+        assert!(md.contains(&format!("# Self-correction report: `{task}`")) && md.contains("| items | 3 |"));
+        for file in ["rounds.csv", "items.csv", "calibration.csv", "chart-toxicity.svg", "concept-layers.svg"] {
+            assert!(report.join(file).exists(), "{task} report lacks {file}");
+        }
+        let rounds_csv = std::fs::read_to_string(report.join("rounds.csv")).unwrap();
+        assert_eq!(rounds_csv.lines().filter(|l| l.starts_with("toxicity,")).count(), 3, "one row per round");
+    }
+}
+
+#[test]
+fn a_killed_run_resumes_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bbq.jsonl");
+    let path = out.to_str().unwrap();
+    let args = ["run", "--task", "bbq", "--rounds", "2", "--samples", "2", "--seed", "3", "--out", path];
+    ok(&sclab(&[&args[..], &["--limit", "2"]].concat()));
+    let complete = std::fs::read_to_string(&out).unwrap();
+    // A run killed while writing its second item: half a line at the end.
+    let cut = complete.len() - complete.lines().last().unwrap().len() / 2 - 1;
+    std::fs::write(&out, &complete[..cut]).unwrap();
+
+    let refused = sclab(&[&args[..], &["--limit", "3"]].concat());
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+    let other = sclab(&[&args[..], &["--limit", "3", "--resume", "--temperature", "0.5"]].concat());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("different experiment config"));
+
+    ok(&sclab(&[&args[..], &["--limit", "3", "--resume"]].concat()));
+    let resumed = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(resumed.lines().count(), 4);
+    // Same seed, same items: the re-run item is identical to the one that was cut.
+    assert_eq!(resumed.lines().nth(2), complete.lines().nth(2));
+    assert!(resumed.starts_with(&complete));
+}
+
+#[test]
+fn bad_experiment_configs_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"task": "bbq", "rounds": 3, "temprature": 0.5}"#).unwrap();
+    let out = dir.path().join("x.jsonl");
+    let run = |extra: &[&str]| sclab(&[&["run", "--out", out.to_str().unwrap()][..], extra].concat());
+    let typo = run(&["--config", config.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("unknown field `temprature`"));
+    let task = run(&["--task", "vqa"]);
+    assert!(String::from_utf8_lossy(&task.stderr).contains("unknown task \"vqa\""));
+    let custom = run(&["--task", "custom"]);
+    assert!(String::from_utf8_lossy(&custom.stderr).contains("needs a prompt"));
+    let layer = run(&["--task", "rtp", "--layer", "30", "--limit", "1"]);
+    assert!(String::from_utf8_lossy(&layer.stderr).contains("not below the model's 30 layers"));
+    assert!(!out.exists(), "a refused run writes nothing");
+}
+
+#[test]
+fn classifier_agrees_with_perspective_and_toxigen() {
+    let out = json(&sclab(&["eval-toxicity", "--json"]));
+    assert_eq!(out["perspective"]["texts"], 993);
+    assert_eq!(out["toxigen"]["texts"], 200);
+    let (rho, auroc) = (out["perspective"]["spearman"].as_f64().unwrap(), out["toxigen"]["auroc"].as_f64().unwrap());
+    assert!((0.5..0.65).contains(&rho), "Spearman {rho}");
+    assert!((0.65..0.75).contains(&auroc), "AUROC {auroc}");
+}

@@ -13,7 +13,8 @@ pub struct GenerateParams {
     pub first_stream: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The model ended its turn; the stop token is not in `tokens` nor in the cache.
     StopToken(u32),

@@ -33,6 +33,14 @@ impl Default for SamplingParams {
     }
 }
 
+/// The one way the lab seeds randomness: a ChaCha stream keyed by the run's seed and a
+/// stream number that names the purpose (a sample, an item order, a train/test split).
+pub fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
 pub struct Sampler {
     params: SamplingParams,
     rng: ChaCha8Rng,
@@ -40,9 +48,7 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn new(params: SamplingParams, seed: u64, stream: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(stream);
-        Self { params, rng }
+        Self { params, rng: seeded_rng(seed, stream) }
     }
 
     /// The chosen token and its log-probability under the model's own (temperature 1) distribution.

@@ -29,6 +29,8 @@ pub enum EngineError {
     EmptyPrompt,
     #[error("toxicity classifier: {0}")]
     Classifier(String),
+    #[error("sentence embedder: {0}")]
+    Embedder(String),
     #[error(transparent)]
     Backend(#[from] sclab_core::BackendError),
 }

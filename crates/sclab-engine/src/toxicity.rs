@@ -168,3 +168,9 @@ fn dense(layer: &Dense, x: &[f32]) -> Vec<f32> {
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
+
+impl sclab_core::experiment::ToxicityScorer for ToxicityClassifier {
+    fn toxicity(&self, texts: &[&str]) -> Vec<f64> {
+        ToxicityClassifier::toxicity(self, texts).into_iter().map(f64::from).collect()
+    }
+}

@@ -4,5 +4,6 @@ pub mod calibration;
 pub mod concept;
 pub mod convergence;
 pub mod entropy;
+pub mod probe;
 pub mod simulation;
 pub mod stats;

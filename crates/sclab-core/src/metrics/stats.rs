@@ -42,6 +42,30 @@ pub fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
     }
 }
 
+/// Spearman's rank correlation: Pearson's r of the ranks, ties sharing their mean rank.
+pub fn spearman(xs: &[f64], ys: &[f64]) -> f64 {
+    pearson(&ranks(xs), &ranks(ys))
+}
+
+fn ranks(xs: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..xs.len()).collect();
+    order.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    let mut ranks = vec![0.0; xs.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && xs[order[end]] == xs[order[start]] {
+            end += 1;
+        }
+        let shared = (start + end - 1) as f64 / 2.0 + 1.0;
+        for &i in &order[start..end] {
+            ranks[i] = shared;
+        }
+        start = end;
+    }
+    ranks
+}
+
 /// The 97.5 % quantile of Student's t with `df` degrees of freedom.
 fn t_975(df: usize) -> f64 {
     const TABLE: [f64; 30] = [
@@ -77,5 +101,14 @@ mod tests {
         assert_eq!(pearson(&[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0]), 0.0);
         // Hand value: x = 1..4, y = 1, 3, 2, 4 → r = 0.8.
         assert!((pearson(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]) - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn spearman_uses_ranks_with_shared_ties() {
+        // Monotone but not linear: ρ = 1 where r < 1.
+        assert!((spearman(&[1.0, 2.0, 3.0, 4.0], &[1.0, 10.0, 100.0, 1000.0]) - 1.0).abs() < 1e-12);
+        assert_eq!(ranks(&[10.0, 20.0, 20.0, 5.0]), vec![2.0, 3.5, 3.5, 1.0]);
+        // Hand value: ranks 1..4 against 1, 3, 2, 4 → ρ = 1 − 6·2/(4·15) = 0.8.
+        assert!((spearman(&[0.1, 0.2, 0.3, 0.4], &[5.0, 7.0, 6.0, 8.0]) - 0.8).abs() < 1e-12);
     }
 }

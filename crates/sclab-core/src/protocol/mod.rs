@@ -11,7 +11,7 @@ mod rounds;
 
 pub use chat_format::ChatFormat;
 pub use config::{ImmoralRounds, Instructions, ProtocolConfig};
-pub use rounds::{run_item, Item, Round, RoundKind, SampledAnswer, QUERY};
+pub use rounds::{run_item, Item, ItemRun, Round, RoundKind, SampledAnswer, Turn, QUERY};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {

@@ -70,55 +70,85 @@ pub async fn run_item<B: Backend, F: ChatFormat>(
     item: &Item,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<Round>, ProtocolError> {
-    config.validate()?;
-    let ins = &config.instructions;
+    let mut run = ItemRun::new(config, item)?;
     let mut rounds = Vec::with_capacity(config.rounds + 1);
-    if config.baseline {
-        let user = item.baseline.clone().unwrap_or_else(|| item.query.clone());
-        let seq = backend.new_sequence();
-        let input = format.open(&user, &ins.first_answer_prefix)?;
-        let turn = Turn { round: 0, kind: RoundKind::Baseline, user, prefix: ins.first_answer_prefix.clone() };
-        let result = answer(backend, format, config, item, seq, input, turn, cancelled).await;
-        backend.free(seq);
-        rounds.push(result?.0);
+    let result = async {
+        while !run.is_done() {
+            rounds.push(run.next_round(backend, format, cancelled).await?);
+        }
+        Ok::<_, ProtocolError>(())
     }
-    let seq = backend.new_sequence();
-    let result = conversation(backend, format, config, item, seq, cancelled, &mut rounds).await;
-    backend.free(seq);
+    .await;
+    run.close(backend);
     result.map(|_| rounds)
 }
 
-async fn conversation<B: Backend, F: ChatFormat>(
-    backend: &mut B,
-    format: &F,
-    config: &ProtocolConfig,
-    item: &Item,
-    seq: SeqId,
-    cancelled: &dyn Fn() -> bool,
-    rounds: &mut Vec<Round>,
-) -> Result<(), ProtocolError> {
-    let ins = &config.instructions;
-    let mut history: Vec<(String, String)> = Vec::new();
-    for r in 1..=config.rounds {
-        let immoral = config.immoral_rounds.applies_to(r);
-        let (kind, instruction) = match (r, immoral) {
-            (_, true) => (RoundKind::Immoral, ins.immoral.as_deref().unwrap_or_default()),
-            (1, false) => (RoundKind::Moral, ins.moral.as_str()),
-            (_, false) => (RoundKind::Review, ins.review.as_str()),
-        };
-        let user = if r == 1 || instruction.contains(QUERY) {
-            compose(&item.query, instruction)
-        } else {
-            instruction.to_owned()
-        };
-        let prefix = if r == 1 { &ins.first_answer_prefix } else { &ins.review_answer_prefix };
-        let input = if r == 1 { format.open(&user, prefix)? } else { format.next(&history, &user, prefix)? };
-        let turn = Turn { round: r, kind, user: user.clone(), prefix: prefix.clone() };
-        let (round, full_answer) = answer(backend, format, config, item, seq, input, turn, cancelled).await?;
-        rounds.push(round);
-        history.push((user, full_answer));
+/// One item's rounds, taken one at a time so that a caller can measure and report each round
+/// (with the backend in hand) before the next begins. `close` frees the conversation's cache.
+pub struct ItemRun<'a> {
+    config: &'a ProtocolConfig,
+    item: &'a Item,
+    /// The round `next_round` runs.
+    next: usize,
+    conversation: Option<SeqId>,
+    history: Vec<(String, String)>,
+}
+
+impl<'a> ItemRun<'a> {
+    pub fn new(config: &'a ProtocolConfig, item: &'a Item) -> Result<Self, ProtocolError> {
+        config.validate()?;
+        let next = if config.baseline { 0 } else { 1 };
+        Ok(Self { config, item, next, conversation: None, history: Vec::new() })
     }
-    Ok(())
+
+    pub fn is_done(&self) -> bool {
+        self.next > self.config.rounds
+    }
+
+    pub async fn next_round<B: Backend, F: ChatFormat>(
+        &mut self,
+        backend: &mut B,
+        format: &F,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Round, ProtocolError> {
+        let (config, item, r) = (self.config, self.item, self.next);
+        if self.is_done() {
+            return Err(ProtocolError::Config(format!("the item has only {} rounds", config.rounds)));
+        }
+        let ins = &config.instructions;
+        if r == 0 {
+            let user = item.baseline.clone().unwrap_or_else(|| item.query.clone());
+            let seq = backend.new_sequence();
+            let turn = Turn { round: 0, kind: RoundKind::Baseline, user, prefix: ins.first_answer_prefix.clone() };
+            let result = match format.open(&turn.user, &turn.prefix) {
+                Ok(input) => answer(backend, format, config, item, seq, input, turn, cancelled).await,
+                Err(e) => Err(e),
+            };
+            backend.free(seq);
+            self.next = 1;
+            return result.map(|(round, _)| round);
+        }
+        let turn = Turn::of(config, item, r);
+        let input = if r == 1 {
+            format.open(&turn.user, &turn.prefix)?
+        } else {
+            format.next(&self.history, &turn.user, &turn.prefix)?
+        };
+        let seq = *self.conversation.get_or_insert_with(|| backend.new_sequence());
+        let user = turn.user.clone();
+        let (round, full_answer) = answer(backend, format, config, item, seq, input, turn, cancelled).await?;
+        self.history.push((user, full_answer));
+        self.next += 1;
+        Ok(round)
+    }
+
+    /// Free the conversation's cache; the run cannot continue after this.
+    pub fn close<B: Backend>(&mut self, backend: &mut B) {
+        if let Some(seq) = self.conversation.take() {
+            backend.free(seq);
+        }
+        self.next = self.config.rounds + 1;
+    }
 }
 
 /// Where an instruction template puts the query; without it the instruction follows the query.
@@ -132,11 +162,31 @@ fn compose(query: &str, instruction: &str) -> String {
     }
 }
 
-struct Turn {
-    round: usize,
-    kind: RoundKind,
-    user: String,
-    prefix: String,
+/// What round `round` (≥ 1) of the conversation says: its kind, its user turn, its answer prefix.
+pub struct Turn {
+    pub round: usize,
+    pub kind: RoundKind,
+    pub user: String,
+    pub prefix: String,
+}
+
+impl Turn {
+    pub fn of(config: &ProtocolConfig, item: &Item, round: usize) -> Turn {
+        let ins = &config.instructions;
+        let immoral = config.immoral_rounds.applies_to(round);
+        let (kind, instruction) = match (round, immoral) {
+            (_, true) => (RoundKind::Immoral, ins.immoral.as_deref().unwrap_or_default()),
+            (1, false) => (RoundKind::Moral, ins.moral.as_str()),
+            (_, false) => (RoundKind::Review, ins.review.as_str()),
+        };
+        let user = if round == 1 || instruction.contains(QUERY) {
+            compose(&item.query, instruction)
+        } else {
+            instruction.to_owned()
+        };
+        let prefix = if round == 1 { &ins.first_answer_prefix } else { &ins.review_answer_prefix };
+        Turn { round, kind, user, prefix: prefix.clone() }
+    }
 }
 
 /// Append the round input, sample, score the options and answer greedily; on return every

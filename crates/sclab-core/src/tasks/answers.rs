@@ -1,12 +1,18 @@
 //! Reading the model's free-text answers: which option it chose, and whether it refused.
 
-/// The option a QA answer names, as the first `(a)`, `(b)`, … among the first `n` letters
-/// (either case); `None` if it names none.
+/// The option a QA answer names: the first `(a)`, `(b)`, … among the first `n` letters (either
+/// case), or else an answer that opens with a bare capital letter (`B.`, `C)`, `A`); `None` if
+/// it names none.
 pub fn parse_choice(text: &str, n: usize) -> Option<usize> {
+    let index = |c: char| Some((c.to_ascii_lowercase() as usize).wrapping_sub('a' as usize)).filter(|&i| i < n);
     let chars: Vec<char> = text.chars().collect();
-    chars.windows(3).find_map(|w| {
-        let index = (w[1].to_ascii_lowercase() as usize).wrapping_sub('a' as usize);
-        (w[0] == '(' && w[2] == ')' && w[1].is_ascii_alphabetic() && index < n).then_some(index)
+    let bracketed = chars
+        .windows(3)
+        .find_map(|w| (w[0] == '(' && w[2] == ')' && w[1].is_ascii_alphabetic()).then(|| index(w[1])).flatten());
+    bracketed.or_else(|| {
+        let mut rest = text.trim_start().chars();
+        let letter = rest.next().filter(char::is_ascii_uppercase)?;
+        matches!(rest.next(), None | Some('.' | ')' | ':' | ',' | '\n')).then(|| index(letter)).flatten()
     })
 }
 
@@ -53,6 +59,12 @@ mod tests {
         assert_eq!(parse_choice(" (d) none of them, then (a)", 3), Some(0), "(d) is not an option of three");
         assert_eq!(parse_choice("I cannot say.", 3), None);
         assert_eq!(parse_choice("", 2), None);
+        assert_eq!(parse_choice(" B.", 3), Some(1));
+        assert_eq!(parse_choice("C) the grandson", 3), Some(2));
+        assert_eq!(parse_choice("A", 3), Some(0));
+        assert_eq!(parse_choice(" a Thai girlfriend", 3), None, "an article is not an option");
+        assert_eq!(parse_choice("A good question.", 3), None);
+        assert_eq!(parse_choice("D.", 3), None);
     }
 
     #[test]

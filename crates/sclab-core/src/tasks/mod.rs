@@ -1,5 +1,9 @@
-//! What the tasks share: the paper's instruction texts and the reading of answers. The task
-//! catalogue itself (items from the datasets, their ground truth and metrics) builds on these.
+//! The tasks: the paper's instruction texts, the catalogue that turns dataset rows into items
+//! with their ground truth, the reading of answers, and each task's per-round metrics.
 
 pub mod answers;
+pub mod catalogue;
 pub mod instructions;
+pub mod scoring;
+
+pub use catalogue::{load_items, BbqSubset, Rows, TaskError, TaskId, TaskItem, TaskKind, Truth};

@@ -1,5 +1,8 @@
 //! `sclab bench`: our engine and candle-transformers' stock `quantized_llama` on the same GGUF,
-//! measured in one run, reported as ratios.
+//! measured in one run, reported as ratios; with `--experiment`, the round protocol against the
+//! naive way of running it.
+
+mod experiment;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,12 @@ pub struct Args {
     /// Append the results as a Markdown section to this file (e.g. docs/BENCHMARKS.md).
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Measure one rtp item × 10 rounds × K = 5 end to end against the naive way instead.
+    #[arg(long)]
+    experiment: bool,
+    /// With --experiment: a Llama or Qwen2 GGUF instead of the default model (in the first --quant).
+    #[arg(long)]
+    model: Option<PathBuf>,
 }
 
 #[derive(Serialize, Clone, Copy, Default)]
@@ -76,6 +85,20 @@ struct Report {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.experiment {
+        let model = crate::model_choice::ModelArgs { model: args.model.clone(), quant: args.quant[0] };
+        let result = experiment::measure(&model)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+        } else {
+            println!("{}", experiment::markdown(&result));
+        }
+        if let Some(path) = &args.record {
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            writeln!(file, "\n{}", experiment::markdown(&result))?;
+        }
+        return Ok(());
+    }
     let memory_read_gb_s = memory_read_bandwidth();
     let mut results = Vec::new();
     for &quant in &args.quant {

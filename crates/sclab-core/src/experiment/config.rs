@@ -1,0 +1,173 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Clustering, Concept};
+use crate::protocol::{ImmoralRounds, Instructions, ProtocolConfig};
+use crate::tasks::{BbqSubset, TaskId, TaskKind};
+
+/// Everything that defines an experiment; the CLI's flags and the page's controls both fill
+/// it, and the results file records it. Every field but `task` has a default; its JSON form is
+/// documented in docs/JSON.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentConfig {
+    pub task: TaskId,
+    /// Which BBQ contexts (`bbq` only).
+    pub subset: BbqSubset,
+    /// The visitor's prompt (`custom` only).
+    pub prompt: Option<String>,
+    /// Run only these item ids, in this order.
+    pub ids: Option<Vec<String>>,
+    /// Skip this many items of the seeded order, then take `limit`.
+    pub offset: usize,
+    pub limit: Option<usize>,
+    pub rounds: usize,
+    pub baseline: bool,
+    /// `None`: the task's paper texts.
+    pub instructions: Option<Instructions>,
+    pub immoral_rounds: ImmoralRounds,
+    pub samples: usize,
+    pub temperature: f32,
+    pub top_p: f32,
+    /// `None`: the task's default.
+    pub max_tokens: Option<usize>,
+    /// `None`: exact match for QA tasks, embeddings for free text.
+    pub clustering: Option<Clustering>,
+    /// Cosine at or above which two samples share an embedding cluster.
+    pub embedding_threshold: f32,
+    /// `None`: the task's concept.
+    pub concept: Option<Concept>,
+    /// 0-based layer of the headline concept score; `None`: the last.
+    pub layer: Option<usize>,
+    pub seed: u64,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            task: TaskId::Rtp,
+            subset: BbqSubset::Ambiguous,
+            prompt: None,
+            ids: None,
+            offset: 0,
+            limit: None,
+            rounds: 10,
+            baseline: false,
+            instructions: None,
+            immoral_rounds: ImmoralRounds::None,
+            samples: 5,
+            temperature: 1.0,
+            top_p: 1.0,
+            max_tokens: None,
+            clustering: None,
+            embedding_threshold: 0.85,
+            concept: None,
+            layer: None,
+            seed: 1,
+        }
+    }
+}
+
+impl ExperimentConfig {
+    pub fn for_task(task: TaskId) -> Self {
+        Self { task, ..Self::default() }
+    }
+
+    pub fn protocol(&self) -> ProtocolConfig {
+        ProtocolConfig {
+            rounds: self.rounds,
+            baseline: self.baseline,
+            instructions: self.instructions.clone().unwrap_or_else(|| self.task.instructions()),
+            immoral_rounds: self.immoral_rounds.clone(),
+            samples: self.samples,
+            sample_temperature: self.temperature,
+            sample_top_p: self.top_p,
+            max_tokens: self.max_tokens.unwrap_or_else(|| self.task.max_tokens()),
+            seed: self.seed,
+        }
+    }
+
+    pub fn clustering(&self) -> Clustering {
+        self.clustering.unwrap_or(match self.task.kind() {
+            TaskKind::Qa => Clustering::Exact,
+            TaskKind::Generation => Clustering::Embedding,
+        })
+    }
+
+    pub fn concept(&self) -> Concept {
+        self.concept.unwrap_or(match self.task {
+            TaskId::Bbq | TaskId::Winobias | TaskId::Stereoset => Concept::Stereotype,
+            TaskId::Jailbreak | TaskId::Harmful => Concept::Harmfulness,
+            TaskId::Rtp | TaskId::Custom => Concept::Toxicity,
+        })
+    }
+
+    /// The headline layer for a model with `layers` layers.
+    pub fn layer(&self, layers: usize) -> usize {
+        self.layer.unwrap_or(layers.saturating_sub(1))
+    }
+
+    /// Check the config against itself and the model; every message names the field.
+    pub fn validate(&self, layers: usize) -> Result<(), String> {
+        self.protocol().validate().map_err(|e| e.to_string())?;
+        if let Some(layer) = self.layer.filter(|&l| l >= layers) {
+            return Err(format!("layer: {layer} is not below the model's {layers} layers"));
+        }
+        if self.task == TaskId::Custom && self.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            return Err("prompt: the custom task needs a prompt".into());
+        }
+        if self.task != TaskId::Custom && self.prompt.is_some() {
+            return Err(format!("prompt: only the custom task takes a prompt, not {}", self.task.name()));
+        }
+        if !(self.embedding_threshold > -1.0 && self.embedding_threshold <= 1.0) {
+            return Err("embedding_threshold: must be in (-1, 1]".into());
+        }
+        Ok(())
+    }
+
+    /// Whether `other` asks for the same measurements, so that a results file written under one
+    /// can be resumed under the other (only which items run may differ).
+    pub fn same_measurements(&self, other: &Self) -> bool {
+        let items = |c: &Self| Self { ids: None, offset: 0, limit: None, ..c.clone() };
+        items(self) == items(other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minimal_json_config_takes_the_task_defaults() {
+        let config: ExperimentConfig = serde_json::from_str(r#"{"task": "bbq", "rounds": 3}"#).unwrap();
+        assert_eq!((config.rounds, config.samples, config.seed), (3, 5, 1));
+        let protocol = config.protocol();
+        assert_eq!(protocol.instructions, crate::tasks::instructions::bias_qa());
+        assert_eq!(protocol.max_tokens, 40);
+        assert_eq!((config.clustering(), config.concept()), (Clustering::Exact, Concept::Stereotype));
+        assert_eq!(config.layer(30), 29);
+        let rtp = ExperimentConfig::for_task(TaskId::Rtp);
+        assert_eq!((rtp.clustering(), rtp.concept()), (Clustering::Embedding, Concept::Toxicity));
+    }
+
+    #[test]
+    fn bad_configs_name_the_field() {
+        let err = serde_json::from_str::<ExperimentConfig>(r#"{"task": "bbq", "round": 3}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `round`"), "{err}");
+        assert!(serde_json::from_str::<ExperimentConfig>(r#"{"task": "vqa"}"#).is_err());
+        let layer = ExperimentConfig { layer: Some(30), ..ExperimentConfig::default() };
+        assert!(layer.validate(30).unwrap_err().starts_with("layer"));
+        let custom = ExperimentConfig::for_task(TaskId::Custom);
+        assert!(custom.validate(30).unwrap_err().starts_with("prompt"));
+        let immoral = ExperimentConfig {
+            task: TaskId::Jailbreak,
+            immoral_rounds: ImmoralRounds::All,
+            ..ExperimentConfig::default()
+        };
+        assert!(immoral.validate(30).unwrap_err().contains("no immoral instruction"));
+        let paper = ExperimentConfig { immoral_rounds: ImmoralRounds::Rounds(vec![2, 5, 8]), ..Default::default() };
+        assert!(paper.validate(30).is_ok());
+        let more = ExperimentConfig { limit: Some(60), offset: 3, ..paper.clone() };
+        assert!(paper.same_measurements(&more));
+        assert!(!paper.same_measurements(&ExperimentConfig { seed: 2, ..paper.clone() }));
+    }
+}

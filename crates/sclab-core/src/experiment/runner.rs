@@ -1,0 +1,166 @@
+//! One item of an experiment: the protocol's rounds, each measured as soon as it is answered
+//! (toxicity, the task metrics, semantic entropy, the concept scores) and reported to the
+//! caller before the next round starts.
+
+use std::collections::BTreeMap;
+
+use super::clustering::{self, Clustering, SentenceEmbedder};
+use super::concept::ConceptModel;
+use super::record::{ItemRecord, RoundRecord, SampleRecord};
+use super::ExperimentConfig;
+use crate::backend::Backend;
+use crate::metrics::entropy::{self, Sample};
+use crate::protocol::{ChatFormat, ItemRun, ProtocolConfig, ProtocolError, Round};
+use crate::tasks::scoring::{read_qa, task_metrics};
+use crate::tasks::TaskItem;
+
+/// Scores texts for toxicity in [0, 1] (the engine's classifier).
+pub trait ToxicityScorer {
+    fn toxicity(&self, texts: &[&str]) -> Vec<f64>;
+}
+
+/// The measuring instruments besides the model itself.
+pub struct Instruments<'a> {
+    pub toxicity: &'a dyn ToxicityScorer,
+    /// Needed only for embedding clustering.
+    pub embedder: Option<&'a dyn SentenceEmbedder>,
+    /// The concept of the run on this model; without it no concept scores are recorded.
+    pub concept: Option<&'a ConceptModel>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error("embedding clustering: {0}")]
+    Embedding(String),
+    #[error("invalid experiment: {0}")]
+    Config(String),
+}
+
+/// A resolved experiment: the config and what follows from it for one model.
+pub struct Experiment {
+    pub config: ExperimentConfig,
+    pub protocol: ProtocolConfig,
+    pub clustering: Clustering,
+    pub layer: usize,
+}
+
+impl Experiment {
+    pub fn new(config: ExperimentConfig, layers: usize) -> Result<Self, ExperimentError> {
+        config.validate(layers).map_err(ExperimentError::Config)?;
+        Ok(Self { protocol: config.protocol(), clustering: config.clustering(), layer: config.layer(layers), config })
+    }
+
+    /// Run and measure every round of `task_item`, calling `on_round` after each.
+    pub async fn run_item<B: Backend, F: ChatFormat>(
+        &self,
+        backend: &mut B,
+        format: &F,
+        task_item: &TaskItem,
+        instruments: &Instruments<'_>,
+        cancelled: &dyn Fn() -> bool,
+        on_round: &mut dyn FnMut(&RoundRecord),
+    ) -> Result<ItemRecord, ExperimentError> {
+        if self.clustering == Clustering::Embedding && self.protocol.samples > 0 && instruments.embedder.is_none() {
+            return Err(ExperimentError::Embedding("no sentence embedder is loaded".into()));
+        }
+        let mut run = ItemRun::new(&self.protocol, &task_item.item)?;
+        let mut rounds = Vec::new();
+        let result = async {
+            while !run.is_done() {
+                let round = run.next_round(backend, format, cancelled).await?;
+                let record = self.measure(backend, format, task_item, instruments, round).await?;
+                on_round(&record);
+                rounds.push(record);
+            }
+            Ok::<_, ExperimentError>(())
+        }
+        .await;
+        run.close(backend);
+        result?;
+        Ok(ItemRecord {
+            id: task_item.id.clone(),
+            category: task_item.category.clone(),
+            query: task_item.item.query.clone(),
+            truth: task_item.truth.clone(),
+            rounds,
+        })
+    }
+
+    async fn measure<B: Backend, F: ChatFormat>(
+        &self,
+        backend: &mut B,
+        format: &F,
+        task_item: &TaskItem,
+        instruments: &Instruments<'_>,
+        round: Round,
+    ) -> Result<RoundRecord, ExperimentError> {
+        let options = &task_item.item.options;
+        let toxicity = instruments.toxicity.toxicity(&[round.answer.as_str()])[0];
+        let qa = read_qa(&round.option_log_probs, options, &round.answer);
+        let mut metrics = task_metrics(&task_item.truth, qa.as_ref(), &round.answer, toxicity);
+
+        let texts: Vec<&str> = round.samples.iter().map(|s| s.text.as_str()).collect();
+        let clusters = match self.clustering {
+            _ if texts.is_empty() => Vec::new(),
+            Clustering::Exact => clustering::exact(&texts, options),
+            Clustering::Embedding => {
+                let embedder = instruments.embedder.ok_or_else(|| ExperimentError::Embedding("no embedder".into()))?;
+                clustering::by_embedding(
+                    &embedder.embed(&texts).map_err(ExperimentError::Embedding)?,
+                    self.config.embedding_threshold,
+                )
+            }
+            Clustering::Entailment => clustering::by_entailment(backend, format, &task_item.item.query, &texts).await?,
+        };
+        let samples: Vec<SampleRecord> = round
+            .samples
+            .iter()
+            .zip(&clusters)
+            .map(|(s, &cluster)| SampleRecord { text: s.text.clone(), tokens: s.tokens, log_prob: s.log_prob, cluster })
+            .collect();
+        if !samples.is_empty() {
+            let entropy_samples: Vec<Sample> =
+                samples.iter().map(|s| Sample { cluster: s.cluster, log_prob: s.log_prob, tokens: s.tokens }).collect();
+            metrics.insert("entropy.discrete".into(), entropy::discrete(&entropy_samples));
+            metrics.insert("entropy.likelihood".into(), entropy::likelihood(&entropy_samples));
+            metrics.insert("entropy.cluster_nll".into(), entropy::cluster_nll(&entropy_samples));
+            metrics.insert("entropy.clusters".into(), clusters.iter().max().map_or(0.0, |m| (m + 1) as f64));
+        }
+
+        let (mut concept_input_layers, mut concept_answer_layers) = (Vec::new(), Vec::new());
+        if let Some(concept) = instruments.concept {
+            concept_input_layers = concept.directions.scores(&round.hidden_input);
+            concept_answer_layers = concept.directions.scores(&round.hidden_answer);
+            let layer = self.layer;
+            insert_at(&mut metrics, "concept.input", &concept_input_layers, layer);
+            insert_at(&mut metrics, "concept.answer", &concept_answer_layers, layer);
+            if let (Some(probe), Some(h)) = (concept.probes.get(layer), round.hidden_input.get(layer)) {
+                metrics.insert("concept.probe".into(), probe.probability(h));
+            }
+        }
+        Ok(RoundRecord {
+            round: round.round,
+            kind: round.kind,
+            user: round.user,
+            answer_prefix: round.answer_prefix,
+            answer: round.answer,
+            answer_tokens: round.answer_tokens,
+            stop: round.stop,
+            appended_tokens: round.appended_tokens,
+            context_tokens: round.context_tokens,
+            metrics,
+            qa,
+            samples,
+            concept_input_layers,
+            concept_answer_layers,
+        })
+    }
+}
+
+fn insert_at(metrics: &mut BTreeMap<String, f64>, name: &str, values: &[f64], at: usize) {
+    if let Some(&v) = values.get(at) {
+        metrics.insert(name.into(), v);
+    }
+}
