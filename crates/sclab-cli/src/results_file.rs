@@ -26,7 +26,7 @@ pub fn read(path: &Path) -> anyhow::Result<ResultsFile> {
         match serde_json::from_str::<Line>(line.trim_end()) {
             Ok(Line::Header(h)) if i == 0 => {
                 h.check_version().map_err(anyhow::Error::msg).with_context(|| path.display().to_string())?;
-                header = Some(h);
+                header = Some(*h);
             }
             Ok(Line::Header(_)) => bail!("{}: line {} is a second header", path.display(), i + 1),
             Ok(Line::Item(_)) if i == 0 => bail!("{}: the first line is not a results header", path.display()),

@@ -92,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .write(true)
             .open(&args.out)
             .with_context(|| format!("creating {}", args.out.display()))?;
-        results_file::append(&mut f, &Line::Header(header))?;
+        results_file::append(&mut f, &Line::Header(Box::new(header)))?;
         file = Some(f);
     }
     let mut file = file.expect("opened above");

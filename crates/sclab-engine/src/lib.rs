@@ -2,7 +2,8 @@
 //!
 //! `model::load` opens a GGUF file and returns everything a front end needs: the CPU backend
 //! (the model and its KV cache, behind `sclab_core::Backend`), the tokenizer, and the chat
-//! template. The toxicity classifier lives here too: it is a model, not a metric.
+//! template. The toxicity classifier and the sentence embedder live here too: they are models,
+//! not metrics.
 
 pub mod chat;
 mod chat_codec;

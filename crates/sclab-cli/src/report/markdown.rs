@@ -8,7 +8,7 @@ use sclab_core::experiment::record::{Header, ItemRecord};
 use sclab_core::experiment::summary::Summary;
 use sclab_core::metrics::stats::MeanInterval;
 
-use super::svg::{self, Series};
+use super::svg::{self, Reliability, Series};
 
 const SCORED: &str = "#1f5fbf";
 const PARSED: &str = "#d9822b";
@@ -49,20 +49,18 @@ pub fn charts(header: &Header, summary: &Summary) -> Vec<(String, String)> {
         let title = format!("{task}: {metric} — {what}");
         files.push((chart_file(metric), svg::line_chart(&title, unit, &series, is_unit_interval(metric))));
     }
-    let reliability: Vec<(String, &str, Vec<(f64, f64, usize)>)> = first_and_last(summary)
+    let reliability: Vec<Reliability> = first_and_last(summary)
         .into_iter()
         .zip([SCORED, PARSED])
         .filter_map(|((round, index), colour)| {
             let c = summary.calibration.get(index)?.as_ref()?;
             let bins =
                 c.bins.iter().filter(|b| b.count > 0).map(|b| (b.mean_confidence, b.accuracy, b.count)).collect();
-            Some((format!("round {round} (ECE {:.3})", c.ece), colour, bins))
+            Some(Reliability { label: format!("round {round} (ECE {:.3})", c.ece), colour, bins })
         })
         .collect();
     if !reliability.is_empty() {
-        let series: Vec<(&str, &str, Vec<(f64, f64, usize)>)> =
-            reliability.iter().map(|(l, c, b)| (l.as_str(), *c, b.clone())).collect();
-        files.push(("reliability.svg".into(), svg::reliability_diagram(&format!("{task}: reliability"), &series)));
+        files.push(("reliability.svg".into(), svg::reliability_diagram(&format!("{task}: reliability"), &reliability)));
     }
     if summary.concept_by_layer.iter().any(|l| !l.is_empty()) {
         let concept = header.config.concept();

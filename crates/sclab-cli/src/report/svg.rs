@@ -90,9 +90,7 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], unit_interval: 
     let all = || series.iter().flat_map(|s| s.points.iter());
     let (mut lo, mut hi) =
         all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1 - p.2), hi.max(p.1 + p.2)));
-    if unit_interval {
-        (lo, hi) = (0.0, 1.0);
-    } else if !lo.is_finite() {
+    if unit_interval || !lo.is_finite() {
         (lo, hi) = (0.0, 1.0);
     } else {
         let pad = ((hi - lo) * 0.08).max(1e-3);
@@ -160,8 +158,15 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], unit_interval: 
     svg
 }
 
+/// One round's reliability bins: `(mean confidence, accuracy, answers)` of each non-empty bin.
+pub struct Reliability {
+    pub label: String,
+    pub colour: &'static str,
+    pub bins: Vec<(f64, f64, usize)>,
+}
+
 /// Accuracy against mean confidence per bin, one series per round, with the diagonal.
-pub fn reliability_diagram(title: &str, series: &[(&str, &str, Vec<(f64, f64, usize)>)]) -> String {
+pub fn reliability_diagram(title: &str, series: &[Reliability]) -> String {
     let frame = Frame { x: (0.0, 1.0), y: (0.0, 1.0) };
     let mut svg = String::new();
     open(&mut svg, title, "confidence (mean per bin)", "accuracy");
@@ -175,7 +180,7 @@ pub fn reliability_diagram(title: &str, series: &[(&str, &str, Vec<(f64, f64, us
         frame.px(1.0),
         frame.py(1.0)
     );
-    for (k, (label, colour, bins)) in series.iter().enumerate() {
+    for (k, Reliability { label, colour, bins }) in series.iter().enumerate() {
         let line: Vec<String> = bins.iter().map(|b| format!("{:.1},{:.1}", frame.px(b.0), frame.py(b.1))).collect();
         let _ =
             write!(svg, r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#, line.join(" "));
