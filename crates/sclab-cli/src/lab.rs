@@ -45,10 +45,10 @@ impl Lab {
     /// The concept's directions and probes for this model file, from the cache or measured now.
     pub fn concept(&mut self, concept: Concept) -> anyhow::Result<ConceptModel> {
         let file = self.cache.concepts().join(format!(
-            "{}-{}-{}.json",
+            "{}-{}-v{}.json",
             &self.model_sha256[..16],
             concept.name(),
-            sclab_core::experiment::concept::TEXTS_PER_SIDE
+            sclab_core::experiment::concept::VERSION
         ));
         if let Some(model) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<ConceptModel>(&b).ok()) {
             return Ok(model);

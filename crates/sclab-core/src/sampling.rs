@@ -41,6 +41,21 @@ pub fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
     rng
 }
 
+/// The seed of one item of a run: the run's seed mixed with the item's id, so that items draw
+/// independent samples (with one seed for all, the same uniform draws would steer every item's
+/// samples alike) and an item's draws do not depend on which other items run.
+pub fn item_seed(seed: u64, id: &str) -> u64 {
+    // FNV-1a over the id, then SplitMix64's finaliser over it and the run's seed.
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for b in id.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = h ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 pub struct Sampler {
     params: SamplingParams,
     rng: ChaCha8Rng,
@@ -95,6 +110,13 @@ impl Sampler {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn items_get_their_own_seed() {
+        assert_eq!(item_seed(1, "rtp-0"), item_seed(1, "rtp-0"));
+        assert_ne!(item_seed(1, "rtp-0"), item_seed(1, "rtp-1"));
+        assert_ne!(item_seed(1, "rtp-0"), item_seed(2, "rtp-0"));
+    }
+
     use super::*;
 
     fn sampled_counts(params: SamplingParams, logits: &[f32], draws: usize) -> Vec<usize> {

@@ -116,6 +116,17 @@ fn rounds_are_measured_in_order_and_reproducibly() {
         assert_eq!(round.concept_input_layers.len(), LAYERS);
         assert_eq!(round.metrics["concept.input"], round.concept_input_layers[LAYERS - 1]);
     }
+    // Another item id draws other samples from the same seed.
+    let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
+    let other = TaskItem { id: "t2".into(), ..task_item() };
+    let experiment = Experiment::new(config(1), LAYERS).unwrap();
+    let b = block_on(experiment.run_item(&mut model.backend, &codec, &other, &instruments, &|| false, &mut |_| {}))
+        .unwrap();
+    assert_eq!(b.rounds[0].answer, a.rounds[0].answer, "the greedy answer does not depend on the id");
+    assert_ne!(
+        b.rounds.iter().map(|r| &r.samples).collect::<Vec<_>>(),
+        a.rounds.iter().map(|r| &r.samples).collect::<Vec<_>>()
+    );
     let json_a = serde_json::to_string(&a).unwrap();
     assert_eq!(json_a, serde_json::to_string(&run(&mut model, 1).0).unwrap(), "same seed, same record");
     assert_ne!(json_a, serde_json::to_string(&run(&mut model, 2).0).unwrap());

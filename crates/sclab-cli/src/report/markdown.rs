@@ -111,7 +111,7 @@ pub fn report(source: &str, header: &Header, items: &[ItemRecord], summary: &Sum
     let _ = writeln!(md, "| seed | {} |\n", c.seed);
 
     let _ = writeln!(md, "## Overview\n");
-    let _ = writeln!(md, "Means over items with 95 % t-intervals; *converged* is the first round after which the mean stays within 1 % of its range for 3 rounds.\n");
+    let _ = writeln!(md, "Means over items with 95 % t-intervals; *converged* is the first round after which the mean stays within 1 % of its range for the next 3 rounds (MISSION.md's rule), and within 5 % (a looser rule for noisy K-sample metrics).\n");
     let pairs = first_and_last(summary);
     let (fr, lr) = (pairs.first().map(|p| p.0).unwrap_or(0), pairs.last().map(|p| p.0).unwrap_or(0));
     let base_round = summary.rounds.iter().position(|&r| r == 0);
@@ -123,7 +123,10 @@ pub fn report(source: &str, header: &Header, items: &[ItemRecord], summary: &Sum
     let _ = writeln!(md, "|---|---|{}---|---|---|", if base_round.is_some() { "---|" } else { "" });
     for (name, series) in &summary.metrics {
         let at = |i: Option<usize>| i.and_then(|i| series.get(i)).map(cell).unwrap_or_else(|| "–".into());
-        let converged = summary.convergence.get(name).copied().flatten().map_or("–".to_owned(), |r| r.to_string());
+        let round_of = |c: &BTreeMap<String, Option<usize>>| {
+            c.get(name).copied().flatten().map_or("–".to_owned(), |r| r.to_string())
+        };
+        let converged = format!("{} | {}", round_of(&summary.convergence), round_of(&summary.convergence_loose));
         let baseline = if base_round.is_some() { format!("{} | ", at(base_round)) } else { String::new() };
         let _ = writeln!(
             md,

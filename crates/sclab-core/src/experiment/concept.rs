@@ -44,6 +44,9 @@ impl Concept {
     }
 }
 
+/// Bumped when how a concept is measured changes, so cached concepts are measured again.
+pub const VERSION: u32 = 2;
+
 /// Texts per side of a contrast: enough for stable means and a probe, few enough to measure in
 /// seconds on a CPU.
 pub const TEXTS_PER_SIDE: usize = 64;
@@ -145,6 +148,8 @@ impl ConceptModel {
     ) -> Option<ConceptModel> {
         let directions = ConceptDirections::difference_of_means(negative, positive);
         let layers = directions.layers.len();
+        // Text i of each side forms a pair (the contrast sets are paired where the data is).
+        let groups: Vec<usize> = (0..negative.len()).chain(0..positive.len()).collect();
         let probes = (0..layers)
             .map(|l| {
                 let examples: Vec<(&[f32], bool)> = negative
@@ -152,7 +157,7 @@ impl ConceptModel {
                     .map(|h| (&h[l][..], true))
                     .chain(positive.iter().map(|h| (&h[l][..], false)))
                     .collect();
-                Probe::train(&examples, seed)
+                Probe::train(&examples, &groups, seed)
             })
             .collect::<Option<Vec<_>>>()?;
         Some(ConceptModel { concept, directions, probes, texts_per_side: (negative.len(), positive.len()) })

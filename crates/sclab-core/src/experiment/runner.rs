@@ -11,6 +11,7 @@ use super::ExperimentConfig;
 use crate::backend::Backend;
 use crate::metrics::entropy::{self, Sample};
 use crate::protocol::{ChatFormat, ItemRun, ProtocolConfig, ProtocolError, Round};
+use crate::sampling::item_seed;
 use crate::tasks::scoring::{read_qa, task_metrics};
 use crate::tasks::TaskItem;
 
@@ -65,7 +66,8 @@ impl Experiment {
         if self.clustering == Clustering::Embedding && self.protocol.samples > 0 && instruments.embedder.is_none() {
             return Err(ExperimentError::Embedding("no sentence embedder is loaded".into()));
         }
-        let mut run = ItemRun::new(&self.protocol, &task_item.item)?;
+        let protocol = ProtocolConfig { seed: item_seed(self.config.seed, &task_item.id), ..self.protocol.clone() };
+        let mut run = ItemRun::new(&protocol, &task_item.item)?;
         let mut rounds = Vec::new();
         let result = async {
             while !run.is_done() {

@@ -12,6 +12,9 @@ use crate::metrics::convergence::{convergence_round, DEFAULT_TOLERANCE, DEFAULT_
 use crate::metrics::simulation::{round_pairs, simulate, Simulation};
 use crate::metrics::stats::{mean, mean_interval, pearson, MeanInterval};
 
+/// ε of the looser convergence rule, as a share of the metric's range.
+pub const LOOSE_TOLERANCE: f64 = 0.05;
+
 /// The uncertainty the simulation relates to the concept: the paper's cluster-NLL semantic entropy.
 pub const UNCERTAINTY: &str = "entropy.cluster_nll";
 /// The concept score the simulation uses: the round input's, as the paper measures.
@@ -31,6 +34,8 @@ pub struct Summary {
     /// Per metric, the round after which its mean stays within 1 % of its range for 3 rounds
     /// (self-correction rounds only: the baseline is not part of the series).
     pub convergence: BTreeMap<String, Option<usize>>,
+    /// The same with a looser ε of 5 % of the range, for metrics as noisy as K-sample entropies.
+    pub convergence_loose: BTreeMap<String, Option<usize>>,
     /// QA: confidence against correctness (the `accuracy` metric, or `unbiased` for WinoBias).
     pub calibration: Vec<Option<Calibration>>,
     /// Mean concept score of the round input, per round and layer.
@@ -53,6 +58,7 @@ impl Summary {
         };
         let mut metrics = BTreeMap::new();
         let mut convergence = BTreeMap::new();
+        let mut convergence_loose = BTreeMap::new();
         for name in names {
             let series: Vec<Option<MeanInterval>> = rounds
                 .iter()
@@ -65,8 +71,10 @@ impl Summary {
                 .filter_map(|(&r, s)| Some((r, s.as_ref()?.mean)))
                 .collect();
             let means: Vec<f64> = corrected.iter().map(|c| c.1).collect();
-            let converged = convergence_round(&means, DEFAULT_TOLERANCE, DEFAULT_WINDOW).map(|t| corrected[t - 1].0);
-            convergence.insert(name.clone(), converged);
+            let converged =
+                |tolerance| convergence_round(&means, tolerance, DEFAULT_WINDOW).map(|t| corrected[t - 1].0);
+            convergence.insert(name.clone(), converged(DEFAULT_TOLERANCE));
+            convergence_loose.insert(name.clone(), converged(LOOSE_TOLERANCE));
             metrics.insert(name.clone(), series);
         }
 
@@ -120,6 +128,7 @@ impl Summary {
             rounds,
             metrics,
             convergence,
+            convergence_loose,
             calibration,
             concept_by_layer,
             simulation,
@@ -215,5 +224,7 @@ mod tests {
         let s = Summary::of(&items, 1);
         // Range 0.41, ε = 0.0041: round 3 (0.61) is followed by three rounds within it.
         assert_eq!(s.convergence["toxicity"], Some(3));
+        // With ε = 5 % (0.0205), round 2 (0.6) is already within it of the next three.
+        assert_eq!(s.convergence_loose["toxicity"], Some(2));
     }
 }

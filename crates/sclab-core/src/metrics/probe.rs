@@ -20,21 +20,29 @@ const LEARNING_RATE: f64 = 0.5;
 const L2: f64 = 1e-2;
 
 impl Probe {
-    /// Train on `(features, label)`; at least two examples of each label are needed.
-    pub fn train(examples: &[(&[f32], bool)], seed: u64) -> Option<Probe> {
+    /// Train on `(features, label)`; at least two examples of each label are needed. Examples
+    /// of one `group` (the two sides of a contrast pair) are held out together, so that the
+    /// test accuracy measures generalisation to unseen pairs, not recall of a pair's context.
+    pub fn train(examples: &[(&[f32], bool)], groups: &[usize], seed: u64) -> Option<Probe> {
         let positives = examples.iter().filter(|e| e.1).count();
-        if positives < 2 || examples.len() - positives < 2 {
+        if positives < 2 || examples.len() - positives < 2 || groups.len() != examples.len() {
             return None;
         }
         let dim = examples[0].0.len();
-        let mut order: Vec<usize> = (0..examples.len()).collect();
+        let mut ids: Vec<usize> = groups.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let mut rng = seeded_rng(seed, 0x9e0b);
-        for i in (1..order.len()).rev() {
+        for i in (1..ids.len()).rev() {
             use rand::Rng;
-            order.swap(i, rng.random_range(0..=i));
+            ids.swap(i, rng.random_range(0..=i));
         }
-        let test_len = (examples.len() / 5).max(1);
-        let (test, train) = order.split_at(test_len);
+        let held_out = &ids[..(ids.len() / 5).max(1)];
+        let (test, train): (Vec<usize>, Vec<usize>) = (0..examples.len()).partition(|&i| held_out.contains(&groups[i]));
+        if train.is_empty() {
+            return None;
+        }
+        let (test, train) = (&test[..], &train[..]);
 
         let mut mean = vec![0f64; dim];
         let mut var = vec![0f64; dim];
@@ -110,7 +118,8 @@ mod tests {
         // Label = first coordinate > 0; the second coordinate is noise of a larger scale.
         let points: Vec<[f32; 2]> = (0..40).map(|i| [(i as f32 - 19.5) / 10.0, ((i * 7) % 11) as f32 * 3.0]).collect();
         let examples: Vec<(&[f32], bool)> = points.iter().map(|p| (&p[..], p[0] > 0.0)).collect();
-        let probe = Probe::train(&examples, 3).unwrap();
+        let groups: Vec<usize> = (0..40).collect();
+        let probe = Probe::train(&examples, &groups, 3).unwrap();
         assert_eq!(probe.test_accuracy, 1.0);
         assert!(probe.probability(&[2.0, 0.0]) > 0.9 && probe.probability(&[-2.0, 30.0]) < 0.1);
         assert!(probe.weights[0] > 0.0 && probe.weights[0].abs() > 5.0 * probe.weights[1].abs());
@@ -119,6 +128,18 @@ mod tests {
     #[test]
     fn needs_both_labels() {
         let x = [1.0f32];
-        assert!(Probe::train(&[(&x, true), (&x, true), (&x, false)], 1).is_none());
+        assert!(Probe::train(&[(&x, true), (&x, true), (&x, false)], &[0, 1, 2], 1).is_none());
+    }
+
+    #[test]
+    fn pairs_are_held_out_together() {
+        // Each pair shares a context coordinate (x[1]) and differs in the label's coordinate (x[0]).
+        let points: Vec<[f32; 2]> = (0..20).flat_map(|g| [[1.0, g as f32], [-1.0, g as f32]]).collect();
+        let examples: Vec<(&[f32], bool)> = points.iter().map(|p| (&p[..], p[0] > 0.0)).collect();
+        let groups: Vec<usize> = (0..40).map(|i| i / 2).collect();
+        let probe = Probe::train(&examples, &groups, 5).unwrap();
+        // Four whole pairs held out (eight texts), all classified by the label's coordinate.
+        assert_eq!(probe.test_accuracy, 1.0);
+        assert!(probe.weights[0] > 0.0);
     }
 }
