@@ -5,11 +5,11 @@
 use sclab_assets::Cache;
 use sclab_core::metrics::simulation::auc;
 use sclab_core::metrics::stats::{pearson, spearman};
-use sclab_engine::ToxicityClassifier;
+
 use serde_json::{json, Value};
 
 use crate::lab::dataset_rows;
-use crate::model_choice::ensure_asset;
+use crate::model_choice::classifier;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,8 +20,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cache = Cache::from_env();
-    ensure_asset(&cache, &cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE))?;
-    let classifier = ToxicityClassifier::load(&cache.toxicity())?;
+    let classifier = classifier(&cache)?;
     let rows = dataset_rows(&cache)?;
     let scored = |rows: &[Value], label: &str| -> anyhow::Result<(Vec<f64>, Vec<Value>)> {
         let texts: Vec<&str> = rows.iter().filter_map(|r| r.get("text")?.as_str()).collect();

@@ -11,7 +11,7 @@ use sclab_core::tasks::TaskError;
 use sclab_engine::{ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
 use serde_json::Value;
 
-use crate::model_choice::{ensure_asset, ModelArgs};
+use crate::model_choice::{classifier, ensure_asset, ModelArgs};
 
 pub struct Lab {
     pub cache: Cache,
@@ -27,8 +27,7 @@ impl Lab {
         let model_path = args.path()?;
         let model = sclab_engine::load(&model_path).with_context(|| format!("loading {}", model_path.display()))?;
         let model_sha256 = sclab_assets::sha256_file(&model_path)?;
-        ensure_asset(&cache, &cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE))?;
-        let classifier = ToxicityClassifier::load(&cache.toxicity())?;
+        let classifier = classifier(&cache)?;
         Ok(Lab { cache, model, model_path, model_sha256, classifier })
     }
 

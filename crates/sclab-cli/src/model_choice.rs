@@ -60,3 +60,9 @@ pub fn ensure_asset(cache: &Cache, needed: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The toxicity classifier from the cache, running the asset step first if it is missing.
+pub fn classifier(cache: &Cache) -> anyhow::Result<sclab_engine::ToxicityClassifier> {
+    ensure_asset(cache, &cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE))?;
+    Ok(sclab_engine::ToxicityClassifier::load(&cache.toxicity())?)
+}

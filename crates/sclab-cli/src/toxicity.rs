@@ -1,8 +1,7 @@
 use sclab_assets::Cache;
 use sclab_engine::toxicity::LABELS;
-use sclab_engine::ToxicityClassifier;
 
-use crate::model_choice::ensure_asset;
+use crate::model_choice::classifier;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,8 +15,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cache = Cache::from_env();
-    ensure_asset(&cache, &cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE))?;
-    let classifier = ToxicityClassifier::load(&cache.toxicity())?;
+    let classifier = classifier(&cache)?;
     let texts: Vec<&str> = args.texts.iter().map(String::as_str).collect();
     let scores = classifier.score(&texts);
     if args.json {
