@@ -41,14 +41,19 @@ impl Lab {
         self.model_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
 
-    /// The concept's directions and probes for this model file, from the cache or measured now.
-    pub fn concept(&mut self, concept: Concept) -> anyhow::Result<ConceptModel> {
-        let file = self.cache.concepts().join(format!(
+    /// Where the concept of this model file is cached.
+    pub fn concept_file(&self, concept: Concept) -> PathBuf {
+        self.cache.concepts().join(format!(
             "{}-{}-v{}.json",
             &self.model_sha256[..16],
             concept.name(),
             sclab_core::experiment::concept::VERSION
-        ));
+        ))
+    }
+
+    /// The concept's directions and probes for this model file, from the cache or measured now.
+    pub fn concept(&mut self, concept: Concept) -> anyhow::Result<ConceptModel> {
+        let file = self.concept_file(concept);
         if let Some(model) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<ConceptModel>(&b).ok()) {
             return Ok(model);
         }

@@ -9,6 +9,7 @@ mod model_choice;
 mod report;
 mod results_file;
 mod run;
+mod serve;
 mod toxicity;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ enum Command {
     EvalToxicity(eval_toxicity::Args),
     /// Measure prefill and decode speed, side by side with candle's stock quantized Llama.
     Bench(bench::Args),
+    /// Serve the lab page on http://127.0.0.1:8080 (stages the assets it fetches first).
+    Serve(serve::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::run(args),
         Command::Report(args) => report::run(args),
         Command::EvalToxicity(args) => eval_toxicity::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

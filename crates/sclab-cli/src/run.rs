@@ -81,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let items = {
         let rows = dataset_rows(&lab.cache)?;
         let all = load_items(config.task, config.subset, config.prompt.as_deref(), &rows, config.seed)?;
-        select(all, &config)?
+        config.select(all).map_err(anyhow::Error::msg)?
     };
     let todo: Vec<_> = items.into_iter().filter(|i| !done.contains(&i.id)).collect();
     let concept = lab.concept(config.concept())?;
@@ -156,29 +156,6 @@ fn config(args: &Args) -> anyhow::Result<ExperimentConfig> {
     take_some!(limit, clustering, concept, layer, max_tokens, prompt);
     config.baseline |= args.baseline;
     Ok(config)
-}
-
-/// The run's items: the listed ids, or `limit` items from `offset` of the seeded order.
-fn select(
-    items: Vec<sclab_core::tasks::TaskItem>,
-    config: &ExperimentConfig,
-) -> anyhow::Result<Vec<sclab_core::tasks::TaskItem>> {
-    if let Some(ids) = &config.ids {
-        let mut chosen = Vec::with_capacity(ids.len());
-        for id in ids {
-            match items.iter().find(|i| &i.id == id) {
-                Some(item) => chosen.push(item.clone()),
-                None => bail!("ids: no item {id:?} in task {}", config.task.name()),
-            }
-        }
-        return Ok(chosen);
-    }
-    let available = items.len();
-    let chosen: Vec<_> = items.into_iter().skip(config.offset).take(config.limit.unwrap_or(usize::MAX)).collect();
-    if chosen.is_empty() {
-        bail!("offset {} leaves none of the {available} items of {}", config.offset, config.task.name());
-    }
-    Ok(chosen)
 }
 
 /// The open results file and the ids already in it (resume), or `None` for a new file.

@@ -26,12 +26,17 @@ impl SentenceEmbedder {
         let read = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|source| EngineError::Io { path: dir.join(name), source })
         };
+        Self::from_bytes(&read(CONFIG_FILE)?, read(TOKENIZER_FILE)?, read(WEIGHTS_FILE)?)
+    }
+
+    /// From the contents of [`CONFIG_FILE`], [`TOKENIZER_FILE`] and [`WEIGHTS_FILE`].
+    pub fn from_bytes(config: &[u8], tokenizer: Vec<u8>, weights: Vec<u8>) -> Result<Self> {
         let fail = |what: &str, e: &dyn std::fmt::Display| EngineError::Embedder(format!("{what}: {e}"));
-        let config: Config = serde_json::from_slice(&read(CONFIG_FILE)?).map_err(|e| fail(CONFIG_FILE, &e))?;
-        let mut tokenizer = Tokenizer::from_bytes(read(TOKENIZER_FILE)?).map_err(|e| fail(TOKENIZER_FILE, &e))?;
+        let config: Config = serde_json::from_slice(config).map_err(|e| fail(CONFIG_FILE, &e))?;
+        let mut tokenizer = Tokenizer::from_bytes(tokenizer).map_err(|e| fail(TOKENIZER_FILE, &e))?;
         // The shipped tokenizer pads every text to 128 tokens; one text at a time needs no padding.
         tokenizer.with_padding(None);
-        let vb = VarBuilder::from_buffered_safetensors(read(WEIGHTS_FILE)?, DType::F32, &Device::Cpu)
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| fail(WEIGHTS_FILE, &e))?;
         let model = BertModel::load(vb, &config).map_err(|e| fail(WEIGHTS_FILE, &e))?;
         Ok(Self { model, tokenizer })

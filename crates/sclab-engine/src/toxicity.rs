@@ -50,11 +50,15 @@ impl ToxicityClassifier {
         let read = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|source| EngineError::Io { path: dir.join(name), source })
         };
-        let bytes = read(WEIGHTS_FILE)?;
-        let vocab: HashMap<String, u32> = serde_json::from_slice(&read(VOCAB_FILE)?)
-            .map_err(|e| EngineError::Classifier(format!("{VOCAB_FILE}: {e}")))?;
+        Self::from_bytes(&read(WEIGHTS_FILE)?, &read(VOCAB_FILE)?)
+    }
+
+    /// From the contents of [`WEIGHTS_FILE`] and [`VOCAB_FILE`] (the browser has no folder).
+    pub fn from_bytes(weights: &[u8], vocab: &[u8]) -> Result<Self> {
+        let vocab: HashMap<String, u32> =
+            serde_json::from_slice(vocab).map_err(|e| EngineError::Classifier(format!("{VOCAB_FILE}: {e}")))?;
         let st =
-            SafeTensors::deserialize(&bytes).map_err(|e| EngineError::Classifier(format!("{WEIGHTS_FILE}: {e}")))?;
+            SafeTensors::deserialize(weights).map_err(|e| EngineError::Classifier(format!("{WEIGHTS_FILE}: {e}")))?;
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
             let t = st.tensor(name).map_err(|e| EngineError::Classifier(format!("tensor {name}: {e}")))?;
             if t.shape() != shape || t.dtype() != safetensors::Dtype::F32 {

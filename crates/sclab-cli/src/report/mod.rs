@@ -2,7 +2,6 @@
 
 mod markdown;
 mod svg;
-mod tables;
 
 use std::path::PathBuf;
 
@@ -32,7 +31,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         files.push(name);
         Ok(())
     };
-    for (name, text) in tables::csv_files(&results.items, &summary)? {
+    for (name, text) in sclab_core::experiment::tables::csv_files(&results.items, &summary)? {
         write(name, text)?;
     }
     for (name, text) in markdown::charts(&results.header, &summary) {

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Clustering, Concept};
 use crate::protocol::{ImmoralRounds, Instructions, ProtocolConfig};
-use crate::tasks::{BbqSubset, TaskId, TaskKind};
+use crate::tasks::{BbqSubset, TaskId, TaskItem, TaskKind};
 
 /// Everything that defines an experiment; the CLI's flags and the page's controls both fill
 /// it, and the results file records it. Every field but `task` has a default; its JSON form is
@@ -122,6 +122,29 @@ impl ExperimentConfig {
             return Err("embedding_threshold: must be in (-1, 1]".into());
         }
         Ok(())
+    }
+
+    /// The run's items out of the task's seeded order: the listed `ids`, or `limit` items
+    /// from `offset`.
+    pub fn select(&self, items: Vec<TaskItem>) -> Result<Vec<TaskItem>, String> {
+        if let Some(ids) = &self.ids {
+            return ids
+                .iter()
+                .map(|id| {
+                    items
+                        .iter()
+                        .find(|i| &i.id == id)
+                        .cloned()
+                        .ok_or_else(|| format!("ids: no item {id:?} in task {}", self.task.name()))
+                })
+                .collect();
+        }
+        let available = items.len();
+        let chosen: Vec<_> = items.into_iter().skip(self.offset).take(self.limit.unwrap_or(usize::MAX)).collect();
+        if chosen.is_empty() {
+            return Err(format!("offset {} leaves none of the {available} items of {}", self.offset, self.task.name()));
+        }
+        Ok(chosen)
     }
 
     /// Whether `other` asks for the same measurements, so that a results file written under one

@@ -8,6 +8,7 @@ pub mod metric_names;
 pub mod record;
 mod runner;
 pub mod summary;
+pub mod tables;
 
 pub use clustering::{Clustering, SentenceEmbedder};
 pub use concept::{Concept, ConceptModel};

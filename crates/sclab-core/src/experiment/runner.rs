@@ -10,7 +10,7 @@ use super::record::{ItemRecord, RoundRecord, SampleRecord};
 use super::ExperimentConfig;
 use crate::backend::Backend;
 use crate::metrics::entropy::{self, Sample};
-use crate::protocol::{ChatFormat, ItemRun, ProtocolConfig, ProtocolError, Round};
+use crate::protocol::{ChatFormat, ItemRun, ProtocolConfig, ProtocolError, Round, Watch};
 use crate::sampling::item_seed;
 use crate::tasks::scoring::{read_qa, task_metrics};
 use crate::tasks::TaskItem;
@@ -60,7 +60,7 @@ impl Experiment {
         format: &F,
         task_item: &TaskItem,
         instruments: &Instruments<'_>,
-        cancelled: &dyn Fn() -> bool,
+        watch: &dyn Watch,
         on_round: &mut dyn FnMut(&RoundRecord),
     ) -> Result<ItemRecord, ExperimentError> {
         if self.clustering == Clustering::Embedding && self.protocol.samples > 0 && instruments.embedder.is_none() {
@@ -71,7 +71,7 @@ impl Experiment {
         let mut rounds = Vec::new();
         let result = async {
             while !run.is_done() {
-                let round = run.next_round(backend, format, cancelled).await?;
+                let round = run.next_round(backend, format, watch).await?;
                 let record = self.measure(backend, format, task_item, instruments, round).await?;
                 on_round(&record);
                 rounds.push(record);

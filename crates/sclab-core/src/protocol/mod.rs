@@ -8,10 +8,12 @@
 mod chat_format;
 mod config;
 mod rounds;
+mod watch;
 
 pub use chat_format::ChatFormat;
 pub use config::{ImmoralRounds, Instructions, ProtocolConfig};
 pub use rounds::{run_item, Item, ItemRun, Round, RoundKind, SampledAnswer, Turn, QUERY};
+pub use watch::{Stream, Watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {

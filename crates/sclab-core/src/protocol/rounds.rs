@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{ChatFormat, ProtocolConfig, ProtocolError};
+use super::{ChatFormat, ProtocolConfig, ProtocolError, Stream, Watch};
 use crate::backend::{Backend, ForwardRequest, LogitPositions, SeqId};
 use crate::generate::{generate, GenerateParams, StopReason};
 use crate::sampling::SamplingParams;
@@ -62,19 +62,19 @@ pub struct Round {
     pub hidden_answer: Vec<Vec<f32>>,
 }
 
-/// Run every round of `item`; `cancelled` is polled between tokens.
+/// Run every round of `item`; `watch` sees every token and may cancel between them.
 pub async fn run_item<B: Backend, F: ChatFormat>(
     backend: &mut B,
     format: &F,
     config: &ProtocolConfig,
     item: &Item,
-    cancelled: &dyn Fn() -> bool,
+    watch: &dyn Watch,
 ) -> Result<Vec<Round>, ProtocolError> {
     let mut run = ItemRun::new(config, item)?;
     let mut rounds = Vec::with_capacity(config.rounds + 1);
     let result = async {
         while !run.is_done() {
-            rounds.push(run.next_round(backend, format, cancelled).await?);
+            rounds.push(run.next_round(backend, format, watch).await?);
         }
         Ok::<_, ProtocolError>(())
     }
@@ -109,7 +109,7 @@ impl<'a> ItemRun<'a> {
         &mut self,
         backend: &mut B,
         format: &F,
-        cancelled: &dyn Fn() -> bool,
+        watch: &dyn Watch,
     ) -> Result<Round, ProtocolError> {
         let (config, item, r) = (self.config, self.item, self.next);
         if self.is_done() {
@@ -121,7 +121,7 @@ impl<'a> ItemRun<'a> {
             let seq = backend.new_sequence();
             let turn = Turn { round: 0, kind: RoundKind::Baseline, user, prefix: ins.first_answer_prefix.clone() };
             let result = match format.open(&turn.user, &turn.prefix) {
-                Ok(input) => answer(backend, format, config, item, seq, input, turn, cancelled).await,
+                Ok(input) => answer(backend, format, config, item, seq, input, turn, watch).await,
                 Err(e) => Err(e),
             };
             backend.free(seq);
@@ -136,7 +136,7 @@ impl<'a> ItemRun<'a> {
         };
         let seq = *self.conversation.get_or_insert_with(|| backend.new_sequence());
         let user = turn.user.clone();
-        let (round, full_answer) = answer(backend, format, config, item, seq, input, turn, cancelled).await?;
+        let (round, full_answer) = answer(backend, format, config, item, seq, input, turn, watch).await?;
         self.history.push((user, full_answer));
         self.next += 1;
         Ok(round)
@@ -200,7 +200,7 @@ async fn answer<B: Backend, F: ChatFormat>(
     seq: SeqId,
     input: Vec<u32>,
     turn: Turn,
-    cancelled: &dyn Fn() -> bool,
+    watch: &dyn Watch,
 ) -> Result<(Round, String), ProtocolError> {
     let appended_tokens = input.len();
     let request = ForwardRequest { seq, tokens: input, logits: LogitPositions::Last, hidden: true };
@@ -208,7 +208,7 @@ async fn answer<B: Backend, F: ChatFormat>(
     let (logits, hidden_input) = (out.logits, out.hidden.unwrap_or_default());
     let context_tokens = backend.seq_len(seq)?;
 
-    let samples = sample(backend, format, config, seq, &logits, turn.round, cancelled).await?;
+    let samples = sample(backend, format, config, seq, &logits, turn.round, watch).await?;
     let mut option_log_probs = Vec::with_capacity(item.options.len());
     for option in &item.options {
         let scores = score_continuation(backend, seq, &logits, &format.encode(option)?).await?;
@@ -221,7 +221,9 @@ async fn answer<B: Backend, F: ChatFormat>(
         seed: config.seed,
         first_stream: 0,
     };
-    let generated = generate(backend, &[seq], vec![logits], &greedy, |_, _| !cancelled()).await?.remove(0);
+    let generated = generate(backend, &[seq], vec![logits], &greedy, |_, t| watch.token(turn.round, Stream::Answer, t))
+        .await?
+        .remove(0);
     if generated.stop == StopReason::Cancelled {
         return Err(ProtocolError::Cancelled);
     }
@@ -266,7 +268,7 @@ async fn sample<B: Backend, F: ChatFormat>(
     seq: SeqId,
     logits: &[f32],
     round: usize,
-    cancelled: &dyn Fn() -> bool,
+    watch: &dyn Watch,
 ) -> Result<Vec<SampledAnswer>, ProtocolError> {
     let k = config.samples;
     if k == 0 {
@@ -279,7 +281,9 @@ async fn sample<B: Backend, F: ChatFormat>(
         seed: config.seed,
         first_stream: (round * k) as u64,
     };
-    let result = generate(backend, &forks, vec![logits.to_vec(); k], &params, |_, _| !cancelled()).await;
+    let result =
+        generate(backend, &forks, vec![logits.to_vec(); k], &params, |i, t| watch.token(round, Stream::Sample(i), t))
+            .await;
     for fork in &forks {
         backend.free(*fork);
     }

@@ -1,9 +1,11 @@
-//! CSV exports of a run: per-round means, per-item values, calibration bins.
+//! CSV exports of a run (the CLI's report and the page's export): per-round means, per-item
+//! values, calibration bins.
 
-use sclab_core::experiment::record::ItemRecord;
-use sclab_core::experiment::summary::Summary;
+use super::record::ItemRecord;
+use super::summary::Summary;
 
-pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> anyhow::Result<Vec<(String, String)>> {
+/// `(file name, CSV text)` of each table.
+pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> Result<Vec<(String, String)>, csv::Error> {
     let mut rounds = csv::Writer::from_writer(Vec::new());
     rounds.write_record(["metric", "round", "mean", "ci95_low", "ci95_high", "n"])?;
     for (name, series) in &summary.metrics {
@@ -53,7 +55,10 @@ pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> anyhow::Result<Vec<
             ])?;
         }
     }
-    let text = |w: csv::Writer<Vec<u8>>| -> anyhow::Result<String> { Ok(String::from_utf8(w.into_inner()?)?) };
+    let text = |w: csv::Writer<Vec<u8>>| -> Result<String, csv::Error> {
+        let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
+        Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings"))
+    };
     Ok(vec![
         ("rounds.csv".into(), text(rounds)?),
         ("items.csv".into(), text(per_item)?),

@@ -1,0 +1,92 @@
+//! The assets the page fetches, staged under `static/assets/` from the asset cache (hard links
+//! where the file system allows, copies otherwise) with a `manifest.json` that names each file
+//! with a version stamp, so the browser's caches never serve a stale model.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sclab_assets::{Cache, Quant};
+use sclab_core::experiment::Concept;
+use serde_json::{json, Map, Value};
+
+use crate::lab::Lab;
+use crate::model_choice::{ensure_asset, ModelArgs, QuantArg};
+
+/// Stage everything under `root/static/assets` and return the manifest written there.
+pub fn stage(root: &Path) -> anyhow::Result<Value> {
+    let args = ModelArgs { model: None, quant: QuantArg::Q8_0 };
+    let mut lab = Lab::open(&args)?;
+    let cache = Cache::from_env();
+    let out = root.join("static").join("assets");
+    std::fs::create_dir_all(out.join("datasets"))?;
+    std::fs::create_dir_all(out.join("concepts"))?;
+    let stage = |from: &Path, to: &str| -> anyhow::Result<Value> { link(from, &out.join(to)).map(|v| json!(v)) };
+
+    let model_path = cache.model(Quant::Q8_0);
+    let model_name = file_name(&model_path);
+    let model = json!({
+        "url": stage(&model_path, &model_name)?,
+        "name": model_name,
+        "bytes": model_path.metadata()?.len(),
+        "sha256": lab.model_sha256,
+    });
+    let toxicity = cache.toxicity();
+    let classifier = json!({
+        "weights": stage(&toxicity.join(sclab_engine::toxicity::WEIGHTS_FILE), "toxicity.safetensors")?,
+        "vocab": stage(&toxicity.join(sclab_engine::toxicity::VOCAB_FILE), "toxicity_vocab.json")?,
+    });
+    let embedder_dir = cache.embedder();
+    ensure_asset(&cache, &embedder_dir.join(sclab_engine::embedder::WEIGHTS_FILE))?;
+    let embedder_file = |name: &str| stage(&embedder_dir.join(name), &format!("minilm-{name}"));
+    let embedder = json!({
+        "config": embedder_file(sclab_engine::embedder::CONFIG_FILE)?,
+        "tokenizer": embedder_file(sclab_engine::embedder::TOKENIZER_FILE)?,
+        "weights": embedder_file(sclab_engine::embedder::WEIGHTS_FILE)?,
+        "bytes": embedder_dir.join(sclab_engine::embedder::WEIGHTS_FILE).metadata()?.len(),
+    });
+    let mut datasets = Map::new();
+    for entry in std::fs::read_dir(cache.datasets())? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            datasets.insert(name.clone(), stage(&path, &format!("datasets/{name}.jsonl"))?);
+        }
+    }
+    let mut concepts = Map::new();
+    for concept in [Concept::Toxicity, Concept::Harmfulness, Concept::Stereotype] {
+        lab.concept(concept)?;
+        let file = lab.concept_file(concept);
+        concepts.insert(concept.name().into(), stage(&file, &format!("concepts/{}", file_name(&file)))?);
+    }
+    let manifest = json!({
+        "model": model,
+        "classifier": classifier,
+        "embedder": embedder,
+        "datasets": datasets,
+        // Measured on the default model only; the page measures a visitor's own model itself.
+        "concepts": { &lab.model_sha256[..16]: concepts },
+    });
+    let text = serde_json::to_vec_pretty(&manifest)?;
+    crate::lab::write_atomically(&out.join("manifest.json"), &text)?;
+    Ok(manifest)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Link (or copy) `from` to `to`; returns the URL path of `to` relative to the page with a
+/// version stamp of the file's size and modification time.
+fn link(from: &Path, to: &Path) -> anyhow::Result<String> {
+    let meta = from.metadata().with_context(|| format!("asset {} is missing", from.display()))?;
+    let same = to.metadata().is_ok_and(|m| m.len() == meta.len() && m.modified().ok() == meta.modified().ok());
+    if !same {
+        let _ = std::fs::remove_file(to);
+        if std::fs::hard_link(from, to).is_err() {
+            std::fs::copy(from, to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        }
+    }
+    let mtime = meta.modified()?.duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let relative: PathBuf = to.iter().skip_while(|c| *c != "static").collect();
+    Ok(format!("{}?v={:x}-{mtime:x}", relative.to_string_lossy(), meta.len()))
+}

@@ -1,0 +1,57 @@
+//! What the worker tells the page while a run goes on. Every event is a plain JSON-compatible
+//! object with a `type`; docs/JSON.md lists them.
+
+use sclab_core::experiment::record::{Header, ItemRecord, RoundRecord};
+use sclab_core::experiment::summary::Summary;
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event<'a> {
+    /// The run's results header (the same as a results file's first line).
+    Header {
+        header: &'a Header,
+    },
+    /// Item `index` of `total` begins; its record has no rounds yet.
+    ItemStarted {
+        index: usize,
+        total: usize,
+        record: &'a ItemRecord,
+    },
+    /// Text decoded from the answer's newest token (`sample: null`) or from sample `sample`'s.
+    Token {
+        index: usize,
+        round: usize,
+        sample: Option<usize>,
+        text: &'a str,
+    },
+    /// A round of item `index` is answered and measured.
+    Round {
+        index: usize,
+        record: &'a RoundRecord,
+    },
+    /// Item `index` is finished (its record is the results file's item line).
+    Item {
+        index: usize,
+        record: &'a ItemRecord,
+    },
+    /// The aggregate over every round measured so far, finished items and the current one.
+    Summary {
+        summary: &'a Summary,
+    },
+    Progress {
+        rounds_done: usize,
+        rounds_total: usize,
+    },
+    Finished {
+        items: usize,
+        cancelled: bool,
+    },
+}
+
+impl Event<'_> {
+    pub fn to_js(&self) -> JsValue {
+        self.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).expect("events are plain data")
+    }
+}

@@ -1,0 +1,324 @@
+//! `WebLab`: one loaded model with its measuring instruments, as the worker holds it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::rc::Rc;
+
+use sclab_core::experiment::record::{Header, ItemRecord, ModelRecord, RoundRecord};
+use sclab_core::experiment::summary::Summary;
+use sclab_core::experiment::{Concept, ConceptModel, Experiment, ExperimentConfig, ExperimentError, Instruments};
+use sclab_core::protocol::ProtocolError;
+use sclab_core::tasks::{load_items, TaskError, TaskItem};
+use sclab_core::Backend;
+use sclab_engine::{ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use web_sys::Blob;
+
+use crate::blob_source::BlobSource;
+use crate::events::Event;
+use crate::watch::PageWatch;
+use crate::{error, js, to_js};
+
+/// Metadata reads of a GGUF are many and small: buffer them. Tensor reads larger than this go
+/// straight into their buffers.
+const READ_BUFFER: usize = 1 << 20;
+
+struct Inner {
+    model: LoadedModel,
+    name: String,
+    sha256: String,
+    bytes: u64,
+    classifier: ToxicityClassifier,
+    embedder: Option<SentenceEmbedder>,
+    datasets: HashMap<String, Vec<Value>>,
+    concepts: HashMap<Concept, ConceptModel>,
+}
+
+#[wasm_bindgen]
+pub struct WebLab {
+    inner: Rc<RefCell<Inner>>,
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    name: &'a str,
+    sha256: &'a str,
+    bytes: u64,
+    architecture: &'a str,
+    layers: usize,
+    hidden_size: usize,
+    vocab_size: usize,
+    context_length: usize,
+    backend: &'static str,
+    /// Size of the wasm heap after loading: the weights plus everything else.
+    wasm_memory_bytes: f64,
+}
+
+/// What the page must hand the worker before a config can run.
+#[derive(Serialize)]
+struct Needs {
+    datasets: Vec<&'static str>,
+    concept: &'static str,
+    embedder: bool,
+    /// The task's headline metric (docs/JSON.md).
+    headline: &'static str,
+}
+
+#[wasm_bindgen]
+impl WebLab {
+    /// Read a GGUF model (`Blob` or `File`) and the toxicity classifier's two files.
+    /// `on_progress(done, total)` follows the hashing pass over the model file.
+    pub fn load(
+        model: Blob,
+        name: &str,
+        classifier_weights: &[u8],
+        classifier_vocab: &[u8],
+        on_progress: &js_sys::Function,
+    ) -> Result<WebLab, JsError> {
+        let source = BlobSource::new(model).map_err(|e| JsError::new(&e))?;
+        let total = source.len();
+        let sha256 = source
+            .sha256(&mut |done| {
+                let _ = on_progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
+            })
+            .map_err(error)?;
+        let reader = BufReader::with_capacity(READ_BUFFER, source);
+        let model = sclab_engine::load_from_reader(name, Box::new(reader)).map_err(error)?;
+        let classifier = ToxicityClassifier::from_bytes(classifier_weights, classifier_vocab).map_err(error)?;
+        let inner = Inner {
+            model,
+            name: name.to_owned(),
+            sha256,
+            bytes: total,
+            classifier,
+            embedder: None,
+            datasets: HashMap::new(),
+            concepts: HashMap::new(),
+        };
+        Ok(WebLab { inner: Rc::new(RefCell::new(inner)) })
+    }
+
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        let inner = self.inner.try_borrow().map_err(|_| busy())?;
+        let model = inner.model.backend.info();
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
+        to_js(&Info {
+            name: &inner.name,
+            sha256: &inner.sha256,
+            bytes: inner.bytes,
+            architecture: &model.architecture,
+            layers: model.n_layers,
+            hidden_size: model.hidden_size,
+            vocab_size: model.vocab_size,
+            context_length: model.context_length,
+            backend: "cpu",
+            wasm_memory_bytes: buffer.byte_length() as f64,
+        })
+    }
+
+    /// The datasets, concept and embedder that `config` needs (a JSON experiment config).
+    pub fn needs(config: JsValue) -> Result<JsValue, JsError> {
+        let config = parse_config(config)?;
+        let concept = config.concept();
+        let mut datasets: Vec<&'static str> = config.task.datasets(config.subset).to_vec();
+        datasets.extend(concept.datasets());
+        datasets.sort_unstable();
+        datasets.dedup();
+        let embedder = config.clustering() == sclab_core::experiment::Clustering::Embedding && config.samples > 0;
+        to_js(&Needs { datasets, concept: concept.name(), embedder, headline: config.task.headline_metric() })
+    }
+
+    /// A normalised dataset (JSON lines, as the asset step writes them).
+    pub fn add_dataset(&self, name: &str, jsonl: &str) -> Result<(), JsError> {
+        let rows = jsonl
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| JsError::new(&format!("dataset {name} line {}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<Value>, _>>()?;
+        self.inner.try_borrow_mut().map_err(|_| busy())?.datasets.insert(name.to_owned(), rows);
+        Ok(())
+    }
+
+    pub fn has_embedder(&self) -> bool {
+        self.inner.borrow().embedder.is_some()
+    }
+
+    pub fn set_embedder(&self, config: &[u8], tokenizer: Vec<u8>, weights: Vec<u8>) -> Result<(), JsError> {
+        let embedder = SentenceEmbedder::from_bytes(config, tokenizer, weights).map_err(error)?;
+        self.inner.try_borrow_mut().map_err(|_| busy())?.embedder = Some(embedder);
+        Ok(())
+    }
+
+    /// A concept measured earlier on this model file (JSON, as `measure_concept` returns it).
+    pub fn set_concept(&self, json: &str) -> Result<(), JsError> {
+        let concept: ConceptModel = serde_json::from_str(json).map_err(error)?;
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let layers = inner.model.backend.info().n_layers;
+        if concept.directions.layers.len() != layers {
+            return Err(JsError::new(&format!(
+                "the {} concept has {} layers, the model {layers}: it was measured on another model",
+                concept.concept.name(),
+                concept.directions.layers.len()
+            )));
+        }
+        inner.concepts.insert(concept.concept, concept);
+        Ok(())
+    }
+
+    pub fn has_concept(&self, concept: &str) -> bool {
+        Concept::parse(concept).is_some_and(|c| self.inner.borrow().concepts.contains_key(&c))
+    }
+
+    /// Measure a concept on this model (slow: a forward pass over its contrast texts); returns
+    /// its JSON for the page to cache.
+    // The borrow is held across awaits on purpose: a second call meanwhile gets `busy()`.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn measure_concept(&self, concept: String) -> Result<String, JsError> {
+        let concept = Concept::parse(&concept).ok_or_else(|| JsError::new(&format!("unknown concept {concept:?}")))?;
+        let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let inner = &mut *guard;
+        let rows = |name: &str| dataset(&inner.datasets, name);
+        let codec = ChatCodec { tokenizer: &inner.model.tokenizer, template: &inner.model.template };
+        let measured =
+            ConceptModel::measure(&mut inner.model.backend, &codec, concept, &rows, 0).await.map_err(error)?;
+        let json = serde_json::to_string(&measured).map_err(error)?;
+        inner.concepts.insert(concept, measured);
+        Ok(json)
+    }
+
+    /// The items `config` selects: `[{id, category, query}]`.
+    pub fn items(&self, config: JsValue) -> Result<JsValue, JsError> {
+        let config = parse_config(config)?;
+        let inner = self.inner.try_borrow().map_err(|_| busy())?;
+        let items = select_items(&inner, &config)?;
+        let listed: Vec<Value> = items
+            .iter()
+            .map(|i| serde_json::json!({"id": i.id, "category": i.category, "query": i.item.query}))
+            .collect();
+        to_js(&listed)
+    }
+
+    /// Run an experiment, calling `on_event` with each event (see `events.rs`); a non-zero
+    /// `cancel[0]` stops it between two tokens. Resolves to `{items, cancelled}`.
+    // The borrow is held across awaits on purpose: a second call meanwhile gets `busy()`.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn run(
+        &self,
+        config: JsValue,
+        on_event: js_sys::Function,
+        cancel: Option<js_sys::Int32Array>,
+    ) -> Result<JsValue, JsError> {
+        let config = parse_config(config)?;
+        let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let inner = &mut *guard;
+        let info = inner.model.backend.info().clone();
+        let experiment = Experiment::new(config.clone(), info.n_layers).map_err(error)?;
+        let items = select_items(inner, &config)?;
+        let concept = inner
+            .concepts
+            .get(&config.concept())
+            .ok_or_else(|| JsError::new(&format!("the {} concept is not loaded", config.concept().name())))?;
+        let emit = |event: Event| {
+            let _ = on_event.call1(&JsValue::NULL, &event.to_js());
+        };
+        let model = ModelRecord {
+            name: inner.name.clone(),
+            sha256: inner.sha256.clone(),
+            architecture: info.architecture.clone(),
+            layers: info.n_layers,
+            backend: "cpu".into(),
+        };
+        let probe_accuracy = concept.probes.iter().map(|p| p.test_accuracy).collect();
+        let header =
+            Header::new(config.clone(), model, probe_accuracy, format!("sclab-web {}", env!("CARGO_PKG_VERSION")));
+        emit(Event::Header { header: &header });
+
+        let instruments = Instruments {
+            toxicity: &inner.classifier,
+            embedder: inner.embedder.as_ref().map(|e| e as &dyn sclab_core::experiment::SentenceEmbedder),
+            concept: Some(concept),
+        };
+        let codec = ChatCodec { tokenizer: &inner.model.tokenizer, template: &inner.model.template };
+        let rounds_total = items.len() * (config.rounds + usize::from(config.baseline));
+        let mut finished: Vec<ItemRecord> = Vec::new();
+        let mut cancelled = false;
+        for (index, item) in items.iter().enumerate() {
+            emit(Event::ItemStarted { index, total: items.len(), record: &unfinished(item) });
+            let watch = PageWatch {
+                index,
+                tokenizer: &inner.model.tokenizer,
+                emit: &emit,
+                cancel: cancel.as_ref(),
+                streams: Default::default(),
+            };
+            let mut partial: Vec<RoundRecord> = Vec::new();
+            let mut on_round = |record: &RoundRecord| {
+                emit(Event::Round { index, record });
+                partial.push(record.clone());
+                let mut so_far = finished.clone();
+                so_far.push(ItemRecord { rounds: partial.clone(), ..unfinished(item) });
+                emit(Event::Summary { summary: &Summary::of(&so_far, config.seed) });
+                let rounds_done = finished.len() * (config.rounds + usize::from(config.baseline)) + partial.len();
+                emit(Event::Progress { rounds_done, rounds_total });
+            };
+            let result =
+                experiment.run_item(&mut inner.model.backend, &codec, item, &instruments, &watch, &mut on_round).await;
+            match result {
+                Ok(record) => {
+                    emit(Event::Item { index, record: &record });
+                    finished.push(record);
+                }
+                Err(ExperimentError::Protocol(ProtocolError::Cancelled)) => {
+                    cancelled = true;
+                    break;
+                }
+                Err(e) => return Err(JsError::new(&format!("item {}: {e}", item.id))),
+            }
+            if watch.cancelled() {
+                cancelled = true;
+                break;
+            }
+        }
+        emit(Event::Finished { items: finished.len(), cancelled });
+        js(serde_json::json!({"items": finished.len(), "cancelled": cancelled}))
+    }
+}
+
+fn busy() -> JsError {
+    JsError::new("the lab is busy with another run")
+}
+
+fn parse_config(config: JsValue) -> Result<ExperimentConfig, JsError> {
+    serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&format!("invalid experiment config: {e}")))
+}
+
+fn dataset(datasets: &HashMap<String, Vec<Value>>, name: &str) -> Result<Vec<Value>, TaskError> {
+    datasets.get(name).cloned().ok_or_else(|| TaskError::Dataset {
+        dataset: name.to_owned(),
+        message: "not loaded in the page (fetch it before the run)".into(),
+    })
+}
+
+fn select_items(inner: &Inner, config: &ExperimentConfig) -> Result<Vec<TaskItem>, JsError> {
+    let rows = |name: &str| dataset(&inner.datasets, name);
+    let all = load_items(config.task, config.subset, config.prompt.as_deref(), &rows, config.seed).map_err(error)?;
+    config.select(all).map_err(|e| JsError::new(&e))
+}
+
+/// The record of an item whose rounds are still coming.
+fn unfinished(item: &TaskItem) -> ItemRecord {
+    ItemRecord {
+        id: item.id.clone(),
+        category: item.category.clone(),
+        query: item.item.query.clone(),
+        truth: item.truth.clone(),
+        rounds: Vec::new(),
+    }
+}

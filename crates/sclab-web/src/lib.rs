@@ -1,0 +1,68 @@
+//! The Self-Correction Lab in the browser: the engine, the round protocol and the experiment
+//! of the native tool, compiled to wasm and driven from a dedicated Web Worker (`web/worker.js`).
+//!
+//! The worker holds one [`WebLab`]; the page only ever sees the events it forwards. Results
+//! use the CLI's schema, so a run exported from the page reads like a `sclab run` file.
+
+mod blob_source;
+mod events;
+mod lab;
+mod watch;
+
+use sclab_core::experiment::record::ItemRecord;
+use sclab_core::experiment::summary::Summary;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+pub use lab::WebLab;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The aggregate of a run's item records (per-round means with intervals, convergence,
+/// calibration, concept by layer), as `sclab report` computes it.
+#[wasm_bindgen]
+pub fn summarize(items: JsValue, seed: u64) -> Result<JsValue, JsError> {
+    let items: Vec<ItemRecord> = serde_wasm_bindgen::from_value(items).map_err(error)?;
+    to_js(&Summary::of(&items, seed))
+}
+
+/// The CSV tables of `sclab report` for a run's item records: `[[file name, CSV text]]`.
+#[wasm_bindgen]
+pub fn csv_tables(items: JsValue, seed: u64) -> Result<JsValue, JsError> {
+    let items: Vec<ItemRecord> = serde_wasm_bindgen::from_value(items).map_err(error)?;
+    let tables = sclab_core::experiment::tables::csv_files(&items, &Summary::of(&items, seed)).map_err(error)?;
+    to_js(&tables)
+}
+
+/// The JSON of the task's default experiment config (paper instruction texts included), for
+/// the page's controls.
+#[wasm_bindgen]
+pub fn default_config(task: &str) -> Result<JsValue, JsError> {
+    let task = sclab_core::tasks::TaskId::parse(task).ok_or_else(|| JsError::new(&format!("unknown task {task:?}")))?;
+    let mut config = sclab_core::experiment::ExperimentConfig::for_task(task);
+    config.instructions = Some(task.instructions());
+    to_js(&config)
+}
+
+/// `{description, unit, unit_interval}` of a per-round metric name, for chart labels.
+#[wasm_bindgen]
+pub fn metric_info(name: &str) -> Result<JsValue, JsError> {
+    use sclab_core::experiment::metric_names::{describe, is_unit_interval};
+    let (description, unit) = describe(name);
+    js(serde_json::json!({"description": description, "unit": unit, "unit_interval": is_unit_interval(name)}))
+}
+
+fn error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js(value: &impl Serialize) -> Result<JsValue, JsError> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(error)
+}
+
+fn js(value: serde_json::Value) -> Result<JsValue, JsError> {
+    to_js(&value)
+}

@@ -1,0 +1,41 @@
+//! The protocol's watch inside the worker: each new token is decoded and sent to the page, and
+//! the page's Cancel button is read from a shared flag between tokens (no message can reach a
+//! worker that is busy decoding).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use sclab_core::protocol::{Stream, Watch};
+use sclab_engine::{TextStream, Tokenizer};
+
+use crate::events::Event;
+
+pub struct PageWatch<'a> {
+    pub index: usize,
+    pub tokenizer: &'a Tokenizer,
+    pub emit: &'a dyn Fn(Event),
+    /// `Int32Array` over a `SharedArrayBuffer`; non-zero asks the run to stop.
+    pub cancel: Option<&'a js_sys::Int32Array>,
+    pub streams: RefCell<HashMap<(usize, Stream), TextStream<'a>>>,
+}
+
+impl PageWatch<'_> {
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|flag| js_sys::Atomics::load(flag, 0).is_ok_and(|v| v != 0))
+    }
+}
+
+impl Watch for PageWatch<'_> {
+    fn token(&self, round: usize, stream: Stream, token: u32) -> bool {
+        let mut streams = self.streams.borrow_mut();
+        let text = streams.entry((round, stream)).or_insert_with(|| TextStream::new(self.tokenizer)).push(token);
+        if let Ok(Some(text)) = text {
+            let sample = match stream {
+                Stream::Answer => None,
+                Stream::Sample(i) => Some(i),
+            };
+            (self.emit)(Event::Token { index: self.index, round, sample, text: &text });
+        }
+        !self.cancelled()
+    }
+}

@@ -1,0 +1,334 @@
+// The lab page: wires the form, the engine worker, the charts, the transcript and the stored
+// runs together. State lives in `current` (the run on screen) and in IndexedDB.
+
+import { LabClient } from './lab-client.js';
+import { readConfig, writeConfig, showTaskFields, configToHash, configFromHash } from './controls.js';
+import { Chart, chartMetrics, drawHeatmap, drawReliability } from './charts.js';
+import { Transcript } from './transcript.js';
+import { saveRun, listRuns, deleteRun } from './store.js';
+import { downloadJsonLines, downloadCsv } from './export.js';
+
+const $ = (id) => document.getElementById(id);
+const LABELS = {
+  toxicity: 'toxicity', toxic: 'toxic share', refusal: 'refusals', 'concept.input': 'round input',
+  'concept.answer': 'answer', 'entropy.discrete': 'discrete SE', 'entropy.cluster_nll': 'cluster NLL',
+  accuracy: 'accuracy', accuracy_parsed: 'accuracy (text)', ece: 'ECE', unbiased: 'unbiased', unbiased_parsed: 'unbiased (text)',
+  stereotype_score: 'stereotype score', stereotype_score_parsed: 'stereotype score (text)',
+  harmful_recall: 'harmful recall', benign_fpr: 'benign FPR',
+};
+const label = (name) => LABELS[name] ?? name;
+
+const charts = {
+  toxicity: new Chart($('chart-toxicity'), { title: 'Toxicity', unit: 'probability', unitInterval: true, labels: label }),
+  concept: new Chart($('chart-concept'), { title: 'Concept projection', unit: 'cosine', unitInterval: false, labels: label }),
+  entropy: new Chart($('chart-entropy'), { title: 'Semantic entropy', unit: 'nats', unitInterval: false, labels: label }),
+  task: new Chart($('chart-task'), { title: 'Task', unit: 'share', unitInterval: true, labels: label }),
+};
+const transcript = new Transcript($('transcript'));
+let current = null;
+let comparison = null;
+let modelInfo = null;
+let running = false;
+let saving = Promise.resolve();
+
+const client = new LabClient({ onEvent, onStatus });
+
+function onStatus({ text, done, total }) {
+  $('model-status').textContent = text || (modelInfo ? `Ready: ${modelInfo.name}` : 'Ready');
+  const bar = $('model-progress');
+  bar.hidden = !(text && total);
+  if (total) {
+    bar.max = total;
+    bar.value = done;
+    $('model-status').textContent = `${text}: ${(done / 2 ** 20).toFixed(1)} of ${(total / 2 ** 20).toFixed(1)} MiB`;
+  }
+}
+
+function showError(message) {
+  const box = $('config-error');
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function persist() {
+  const snapshot = structuredClone(current);
+  saving = saving.then(() => saveRun(snapshot)).catch((e) => console.warn('could not save the run', e));
+  return saving;
+}
+
+/** Every item record of a run, the unfinished one included (its rounds so far). */
+function allItems(run) {
+  return run.partial?.rounds.length ? [...run.items, run.partial] : run.items;
+}
+
+function redraw() {
+  const summary = current?.summary ?? null;
+  const metrics = chartMetrics(current?.config.task ?? $('task').value, current?.headline ?? 'accuracy');
+  for (const [name, chart] of Object.entries(charts)) chart.update(summary, metrics[name], comparison);
+  drawHeatmap($('heatmap'), summary);
+  $('reliability-figure').hidden = !drawReliability($('reliability'), summary);
+  $('export-json').disabled = $('export-csv').disabled = !current || !allItems(current).length;
+}
+
+function onEvent(event) {
+  if (!current) return;
+  switch (event.type) {
+    case 'header':
+      current.header = event.header;
+      break;
+    case 'item_started':
+      current.partial = event.record;
+      transcript.clear(event.record.query);
+      refreshItemPicker(event.index);
+      break;
+    case 'token':
+      if ($('transcript-item').value === String(event.index)) transcript.token(event);
+      break;
+    case 'round':
+      current.partial?.rounds.push(event.record);
+      if ($('transcript-item').value === String(event.index)) transcript.round(event.record);
+      persist();
+      break;
+    case 'item':
+      current.items.push(event.record);
+      current.partial = null;
+      persist();
+      break;
+    case 'summary':
+      current.summary = event.summary;
+      redraw();
+      break;
+    case 'progress':
+      $('run-progress').max = event.rounds_total;
+      $('run-progress').value = event.rounds_done;
+      $('run-status').textContent = `${event.rounds_done} of ${event.rounds_total} rounds`;
+      break;
+    case 'finished':
+      current.status = event.cancelled ? 'cancelled' : 'done';
+      persist();
+      break;
+    default:
+      break;
+  }
+}
+
+function refreshItemPicker(selected) {
+  const picker = $('transcript-item');
+  const items = current ? allItems(current) : [];
+  const partial = current?.partial && !current.partial.rounds.length ? [current.partial] : [];
+  picker.replaceChildren(
+    ...[...items, ...partial].map((item, i) => {
+      const option = document.createElement('option');
+      option.value = String(i);
+      option.textContent = `${i + 1}. ${item.id}`;
+      return option;
+    }),
+  );
+  if (selected !== undefined) picker.value = String(selected);
+}
+
+function showRun(run) {
+  current = run;
+  refreshItemPicker(0);
+  const first = allItems(run)[0];
+  if (first) transcript.show(first);
+  else transcript.clear();
+  redraw();
+}
+
+async function refreshRuns() {
+  const runs = await listRuns();
+  const list = $('runs');
+  list.replaceChildren();
+  const compare = $('compare');
+  const chosen = compare.value;
+  compare.replaceChildren(new Option('no other run', ''));
+  for (const run of runs) {
+    const items = allItems(run);
+    const rounds = items.reduce((n, i) => n + i.rounds.length, 0);
+    const when = new Date(run.created).toLocaleString();
+    const text = `${when} · ${run.config.task} · ${items.length} item${items.length === 1 ? '' : 's'}, ${rounds} rounds · ${run.status}`;
+    const li = document.createElement('li');
+    li.dataset.run = run.id;
+    const span = document.createElement('span');
+    span.textContent = text;
+    const show = document.createElement('button');
+    show.type = 'button';
+    show.textContent = 'Show';
+    show.onclick = () => showRun(run);
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = 'Delete';
+    remove.onclick = async () => {
+      await deleteRun(run.id);
+      if (current?.id === run.id) showRun(null);
+      refreshRuns();
+    };
+    li.append(span, show, remove);
+    list.append(li);
+    if (run.id !== current?.id && run.summary) compare.append(new Option(text, run.id));
+  }
+  compare.value = [...compare.options].some((o) => o.value === chosen) ? chosen : '';
+  return runs;
+}
+
+async function loadDefaults(task) {
+  const config = await client.request('defaults', { task });
+  writeConfig({ ...config, limit: 1 });
+}
+
+async function preview() {
+  if (!modelInfo || running) return;
+  try {
+    const config = readConfig();
+    history.replaceState(null, '', configToHash(config));
+    const needs = await client.request('needs', { config });
+    const items = await client.request('items', { config });
+    const first = items[0]?.query ?? '';
+    $('items-preview').textContent = `${items.length} item${items.length === 1 ? '' : 's'}; the first: ${first.slice(0, 240)}${first.length > 240 ? '…' : ''}`;
+    $('task-caption').textContent = `Task performance (headline: ${label(needs.headline)})`;
+    showError('');
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+async function run(event) {
+  event.preventDefault();
+  if (running) return;
+  let config;
+  try {
+    config = readConfig();
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  showError('');
+  history.replaceState(null, '', configToHash(config));
+  const needs = await client.request('needs', { config }).catch((e) => showError(e.message));
+  if (!needs) return;
+  current = {
+    id: crypto.randomUUID(), created: new Date().toISOString(), config, headline: needs.headline,
+    model: modelInfo.name, header: null, items: [], partial: null, summary: null, status: 'running',
+  };
+  transcript.clear();
+  redraw();
+  setRunning(true);
+  persist();
+  try {
+    await client.run(config);
+  } catch (e) {
+    if (current.status === 'running') current.status = e.message === 'cancelled' ? 'cancelled' : 'error';
+    if (e.message !== 'cancelled') showError(e.message);
+    if (current.status === 'cancelled' && !modelInfo.reopened) await reopen();
+  } finally {
+    setRunning(false);
+    await persist();
+    refreshRuns();
+  }
+}
+
+/** After a hard cancel (no shared flag) the fresh worker needs the model again. */
+async function reopen() {
+  modelInfo = await client.request('open', { source: modelInfo.source ?? 'default', file: modelInfo.file });
+}
+
+function setRunning(on) {
+  running = on;
+  $('run').disabled = on || !modelInfo;
+  $('cancel').disabled = !on;
+  $('run-progress').hidden = !on;
+  $('run-status').textContent = on ? 'starting…' : current ? `run ${current.status}` : '';
+}
+
+async function openModel(source, file) {
+  $('run').disabled = true;
+  try {
+    const info = await client.request('open', { source, file });
+    modelInfo = { ...info, source, file };
+    $('info-name').textContent = `${info.name} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${info.sha256.slice(0, 12)}…)`;
+    $('info-shape').textContent = `${info.architecture}, ${info.layers} layers, hidden ${info.hidden_size}, vocabulary ${info.vocab_size}, context ${info.context_length}`;
+    $('info-backend').textContent = info.notice;
+    $('info-memory').textContent = `${(info.wasm_memory_bytes / 2 ** 20).toFixed(0)} MiB of wasm memory after loading`;
+    $('model-info').hidden = false;
+    $('model-status').textContent = `Ready: ${info.name}`;
+    const notice = info.isolated ? '' : 'This page is not cross-origin isolated, so Cancel restarts the engine.';
+    $('notice').textContent = notice;
+    $('notice').hidden = !notice;
+    $('run').disabled = running;
+    preview();
+  } catch (e) {
+    $('model-status').textContent = `Could not load the model: ${e.message}`;
+    if (modelInfo) $('run').disabled = running;
+  }
+}
+
+async function start() {
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('./sw.js').catch((e) => console.warn('offline mode unavailable:', e.message));
+  }
+  let shared = null;
+  try {
+    shared = configFromHash(location.hash);
+    if (shared) await client.request('needs', { config: shared });
+  } catch (e) {
+    showError(`The link's settings could not be used (${e.message}); the defaults are shown instead.`);
+    shared = null;
+  }
+  await loadDefaults(shared?.task ?? 'rtp');
+  if (shared) writeConfig(shared);
+  const runs = await refreshRuns();
+  if (runs.length) showRun(runs[0]);
+  else redraw();
+  openModel('default');
+}
+
+$('controls').addEventListener('submit', run);
+$('cancel').addEventListener('click', () => {
+  $('run-status').textContent = 'cancelling…';
+  if (client.cancel()) current.status = 'cancelled';
+});
+$('task').addEventListener('change', async () => {
+  showTaskFields();
+  await loadDefaults($('task').value);
+  preview();
+});
+$('reset-instructions').addEventListener('click', async () => {
+  const config = await client.request('defaults', { task: $('task').value });
+  writeConfig({ instructions: config.instructions });
+  preview();
+});
+for (const id of ['limit', 'offset', 'subset', 'seed', 'rounds', 'samples', 'clustering', 'concept', 'prompt']) {
+  $(id).addEventListener('change', preview);
+}
+$('model-file').addEventListener('change', () => {
+  const file = $('model-file').files[0];
+  if (file) openModel('file', file);
+});
+$('compare').addEventListener('change', async () => {
+  const id = $('compare').value;
+  comparison = id ? (await listRuns()).find((r) => r.id === id)?.summary ?? null : null;
+  redraw();
+});
+$('transcript-item').addEventListener('change', () => {
+  const item = current && allItems(current)[Number($('transcript-item').value)];
+  if (item) transcript.show(item);
+});
+$('export-json').addEventListener('click', () => current && downloadJsonLines(current, allItems(current)));
+$('export-csv').addEventListener('click', async () => {
+  if (!current) return;
+  const tables = await client.request('csv', { items: allItems(current), seed: current.config.seed });
+  downloadCsv(current, tables);
+});
+$('share').addEventListener('click', async () => {
+  try {
+    const url = new URL(configToHash(readConfig()), location.href).href;
+    await navigator.clipboard.writeText(url);
+    $('run-status').textContent = 'link copied';
+  } catch (e) {
+    showError(`could not copy the link: ${e.message}`);
+  }
+});
+window.addEventListener('resize', () => redraw());
+
+start();

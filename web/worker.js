@@ -1,0 +1,140 @@
+// The lab's engine thread: loads the wasm build, the model and the instruments, and runs
+// experiments, forwarding every event to the page. Requests carry an `id`; the answer is
+// `{id, ok, value | error}`; run events arrive as `{event}` and status lines as `{status}`.
+
+import init, { WebLab, default_config, summarize, csv_tables, metric_info } from './pkg/sclab_web.js';
+import { cachedBlob, cachedBytes, cachedText, remember, recall } from './assets.js';
+
+let lab = null;
+let manifest = null;
+let modelSha = null;
+const ready = init();
+
+const status = (text, done = null, total = null) => postMessage({ status: { text, done, total } });
+
+async function getManifest() {
+  if (!manifest) {
+    const response = await fetch('./static/assets/manifest.json', { cache: 'no-cache' }).catch(() => null);
+    if (response?.ok) {
+      manifest = await response.json();
+    } else {
+      // Offline: the copy kept from the last visit.
+      const kept = await recall('manifest');
+      if (!kept) throw new Error('the lab assets are not staged on this server (run `sclab serve`)');
+      manifest = JSON.parse(kept);
+    }
+    await remember('manifest', JSON.stringify(manifest));
+  }
+  return manifest;
+}
+
+async function backendNotice() {
+  const gpu = self.navigator.gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  const webgpu = !gpu ? 'this browser has no WebGPU' : adapter ? 'a WebGPU adapter exists' : 'WebGPU has no adapter here';
+  return `CPU (wasm SIMD); ${webgpu}, and the WebGPU backend is not part of this build yet`;
+}
+
+async function open({ source, file }) {
+  await ready;
+  const m = await getManifest();
+  const classifier = await Promise.all([
+    cachedBytes(m.classifier.weights),
+    cachedBytes(m.classifier.vocab),
+  ]);
+  let blob;
+  let name;
+  if (source === 'file') {
+    blob = file;
+    name = file.name;
+  } else {
+    name = m.model.name;
+    blob = await cachedBlob(m.model.url, (done, total) => status(`downloading ${name}`, done, total || m.model.bytes));
+  }
+  status(`reading ${name}`);
+  if (lab) lab.free();
+  lab = null;
+  lab = WebLab.load(blob, name, classifier[0], classifier[1], (done, total) => status(`checking ${name}`, done, total));
+  const info = lab.info();
+  modelSha = info.sha256;
+  status('');
+  return { ...info, notice: await backendNotice(), isolated: self.crossOriginIsolated };
+}
+
+/** Hand the lab what `config` needs: datasets, the embedder, the concept directions. */
+async function prepare(config) {
+  const m = await getManifest();
+  const needs = WebLab.needs(config);
+  for (const name of needs.datasets) {
+    const url = m.datasets[name];
+    if (!url) throw new Error(`dataset ${name} is not staged on this server`);
+    lab.add_dataset(name, await cachedText(url));
+  }
+  if (needs.embedder && !lab.has_embedder()) {
+    const e = m.embedder;
+    const weights = await cachedBytes(e.weights, (done, total) => status('downloading the sentence embedder', done, total || e.bytes));
+    lab.set_embedder(await cachedBytes(e.config), await cachedBytes(e.tokenizer), weights);
+  }
+  if (!lab.has_concept(needs.concept)) {
+    const staged = m.concepts[modelSha.slice(0, 16)]?.[needs.concept];
+    const key = `concept-${modelSha}-${needs.concept}`;
+    const json = staged ? await cachedText(staged) : await recall(key);
+    if (json) {
+      lab.set_concept(json);
+    } else {
+      status(`measuring the ${needs.concept} concept on this model (once per model)…`);
+      await remember(key, await lab.measure_concept(needs.concept));
+    }
+  }
+  status('');
+  return needs;
+}
+
+async function run({ config, cancel }) {
+  if (!lab) throw new Error('no model is loaded');
+  await prepare(config);
+  const flag = cancel ? new Int32Array(cancel) : undefined;
+  return lab.run(config, (event) => postMessage({ event }), flag);
+}
+
+const handlers = {
+  open,
+  run,
+  prepare: ({ config }) => prepare(config),
+  items: async ({ config }) => {
+    await prepare(config);
+    return lab.items(config);
+  },
+  needs: async ({ config }) => {
+    await ready;
+    return WebLab.needs(config);
+  },
+  defaults: async ({ task }) => {
+    await ready;
+    return default_config(task);
+  },
+  summarize: async ({ items, seed }) => {
+    await ready;
+    return summarize(items, BigInt(seed));
+  },
+  csv: async ({ items, seed }) => {
+    await ready;
+    return csv_tables(items, BigInt(seed));
+  },
+  metric: async ({ name }) => {
+    await ready;
+    return metric_info(name);
+  },
+};
+
+onmessage = async ({ data }) => {
+  const { id, type } = data;
+  try {
+    const handler = handlers[type];
+    if (!handler) throw new Error(`unknown request ${type}`);
+    postMessage({ id, ok: true, value: await handler(data) });
+  } catch (error) {
+    status('');
+    postMessage({ id, ok: false, error: String(error?.message ?? error) });
+  }
+};
