@@ -1,5 +1,5 @@
 //! Q8_0 and Q4_0 weights interleaved eight rows at a time, multiplied by 16-bit activations with
-//! AVX-512 VNNI (or AVX2).
+//! AVX-512 VNNI (or AVX2), or with wasm SIMD in the browser.
 //!
 //! candle's kernels take one dot product at a time (about eight instructions per 32
 //! multiply-adds), so a batch of K rows costs K times the arithmetic of one, and they round the
@@ -9,9 +9,13 @@
 //! eight outputs at once. The weight registers of a block are unpacked once and reused for every
 //! activation row of the batch, and activations keep 16 bits (block-scaled), 256 times finer
 //! than 8. Q4_0 stays packed in memory, two weights a byte, and is unpacked in registers.
+//!
+//! wasm SIMD has the same pair product (`i32x4.dot_i16x8_s`) on 128-bit registers: a group's
+//! eight rows take two registers. So the browser computes what the native engine computes, with
+//! the same 16-bit activations, and answers the same.
 
 // Only x86-64 has these kernels; elsewhere `detect()` says so and the rest is never reached.
-#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#![cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128")), allow(dead_code))]
 
 use candle_core::utils::barrier_pool;
 use half::f16;
@@ -53,11 +57,14 @@ impl Format {
 
 /// The instruction set the kernel runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // each target builds only its own kernels
 pub enum Isa {
     /// `vpdpwssd`: multiply and accumulate in one instruction.
     Avx512Vnni,
     /// `vpmaddwd` then `vpaddd`.
     Avx2,
+    /// `i32x4.dot_i16x8_s` then `i32x4.add`, two registers per group.
+    WasmSimd128,
 }
 
 /// The best kernel this CPU runs, if any; without one the weights stay in candle's layout.
@@ -72,7 +79,11 @@ pub fn detect() -> Option<Isa> {
             _ => None,
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        Some(Isa::WasmSimd128)
+    }
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
     {
         None
     }
@@ -182,6 +193,7 @@ impl Interleaved {
                     match self.isa {
                         Isa::Avx512Vnni => self.group_vnni(group, &activations, out_ptr as *mut f32),
                         Isa::Avx2 => self.group_avx2(group, &activations, out_ptr as *mut f32),
+                        Isa::WasmSimd128 => self.group_wasm(group, &activations, out_ptr as *mut f32),
                     }
                 }
             }
@@ -256,6 +268,61 @@ impl Interleaved {
         }
     }
 
+    /// The kernel of `group` in wasm SIMD: lanes 0–3 and 4–7 of the group in two registers.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn group_wasm(&self, group: usize, x: &QuantizedRows, out: *mut f32) {
+        use std::arch::wasm32::*;
+        let blocks = self.cols / BLOCK;
+        let halves = |v: v128| [i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)];
+        for tile_start in (0..x.rows).step_by(ROW_TILE) {
+            let tile = ROW_TILE.min(x.rows - tile_start);
+            let mut acc = [[f32x4_splat(0.0); 2]; ROW_TILE];
+            for b in 0..blocks {
+                let gb = group * blocks + b;
+                let wq = self.qs.as_ptr().add(gb * self.format.group_block_bytes());
+                let chunk = |c: usize| v128_load(wq.add(c * LANES * PAIR) as *const v128);
+                let w: [[v128; 2]; PAIRS] = match self.format {
+                    Format::Q8_0 => std::array::from_fn(|p| halves(chunk(p))),
+                    Format::Q4_0 => {
+                        let (low, eight) = (i8x16_splat(0x0F), i8x16_splat(8));
+                        std::array::from_fn(|p| {
+                            let packed = chunk(p % (PAIRS / 2));
+                            let nibbles = if p < PAIRS / 2 { packed } else { u16x8_shr(packed, 4) };
+                            halves(i8x16_sub(v128_and(nibbles, low), eight))
+                        })
+                    }
+                };
+                let scales = self.scales.as_ptr().add(gb * LANES);
+                let scale = [v128_load(scales as *const v128), v128_load(scales.add(4) as *const v128)];
+                for (r, acc) in acc.iter_mut().enumerate().take(tile) {
+                    let row = tile_start + r;
+                    let xq = x.qs.as_ptr().add(row * self.cols + b * BLOCK);
+                    let mut dot = [i32x4_splat(0); 2];
+                    for (p, wp) in w.iter().enumerate() {
+                        let two = i32x4_splat((xq.add(p * PAIR) as *const i32).read_unaligned());
+                        dot[0] = i32x4_add(dot[0], i32x4_dot_i16x8(two, wp[0]));
+                        dot[1] = i32x4_add(dot[1], i32x4_dot_i16x8(two, wp[1]));
+                    }
+                    let xs = f32x4_splat(x.scales[row * blocks + b]);
+                    for h in 0..2 {
+                        let weighted = f32x4_mul(f32x4_convert_i32x4(dot[h]), scale[h]);
+                        acc[h] = f32x4_add(f32x4_mul(weighted, xs), acc[h]);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate().take(tile) {
+                let o = out.add((tile_start + r) * self.rows + group * LANES);
+                v128_store(o as *mut v128, acc[0]);
+                v128_store(o.add(4) as *mut v128, acc[1]);
+            }
+        }
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    unsafe fn group_wasm(&self, _group: usize, _x: &QuantizedRows, _out: *mut f32) {
+        unreachable!("Interleaved is only built where `detect()` finds a kernel")
+    }
+
     #[cfg(not(target_arch = "x86_64"))]
     unsafe fn group_vnni(&self, _group: usize, _x: &QuantizedRows, _out: *mut f32) {
         unreachable!("Interleaved is only built where `detect()` finds a kernel")
@@ -316,7 +383,10 @@ mod tests {
         let q = QTensor::quantize(&Tensor::from_vec(values, (rows, cols), &Device::Cpu).unwrap(), dtype).unwrap();
         let bytes = q.data().unwrap().into_owned();
         let deq = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        let isas = if best == Isa::Avx512Vnni { vec![Isa::Avx2, Isa::Avx512Vnni] } else { vec![Isa::Avx2] };
+        let isas = match best {
+            Isa::Avx512Vnni => vec![Isa::Avx2, Isa::Avx512Vnni],
+            other => vec![other],
+        };
         for isa in isas {
             let w = Interleaved::from_gguf_bytes(isa, format, &bytes, rows, cols);
             let mut row = vec![0f32; cols];

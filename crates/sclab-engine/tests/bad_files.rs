@@ -1,10 +1,8 @@
 //! Broken or unsupported model files give errors that say what is wrong, never a panic.
 
-mod common;
-
 use candle_core::quantized::GgmlDType;
-use common::*;
 use sclab_engine::{load, load_from_reader, EngineError};
+use sclab_testkit::*;
 
 fn load_err(path: &std::path::Path) -> EngineError {
     match load(path) {

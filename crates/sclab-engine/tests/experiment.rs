@@ -2,12 +2,9 @@
 //! asset step: every round is measured and reported in order, the same seed writes the same
 //! record, and the three clustering methods behave.
 
-mod common;
-
 use std::sync::OnceLock;
 
 use candle_core::quantized::GgmlDType;
-use common::*;
 use pollster::block_on;
 use sclab_assets::Cache;
 use sclab_core::experiment::clustering::{by_embedding, by_entailment};
@@ -15,6 +12,7 @@ use sclab_core::experiment::{Clustering, Concept, ConceptModel, Experiment, Expe
 use sclab_core::protocol::{ImmoralRounds, Instructions, Item};
 use sclab_core::tasks::{TaskError, TaskId, TaskItem, Truth};
 use sclab_engine::{load, ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
+use sclab_testkit::*;
 use serde_json::{json, Value};
 
 fn cache() -> &'static Cache {

@@ -1,15 +1,13 @@
 //! The round protocol on the tiny model: round structure, cache reuse, ablation rounds,
 //! determinism.
 
-mod common;
-
 use candle_core::quantized::GgmlDType;
-use common::*;
 use pollster::block_on;
 use sclab_core::protocol::{
     run_item, ImmoralRounds, Instructions, Item, ProtocolConfig, ProtocolError, Round, RoundKind,
 };
 use sclab_engine::{load, ChatCodec, LoadedModel};
+use sclab_testkit::*;
 
 fn config() -> ProtocolConfig {
     ProtocolConfig {

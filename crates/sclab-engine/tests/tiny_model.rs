@@ -1,17 +1,15 @@
 //! Engine behaviour on a tiny random-weight model: cache semantics, batching, hidden states,
 //! parity with candle-transformers' own Llama, and errors on bad input.
 
-mod common;
-
 use candle_core::quantized::{gguf_file, GgmlDType};
 use candle_core::{Device, Tensor};
-use common::*;
 use pollster::block_on;
 use sclab_core::{
     generate, score_continuation, Backend, BackendError, ForwardRequest, GenerateParams, LogitPositions,
     SamplingParams, SeqId,
 };
 use sclab_engine::{load, EngineError, LoadedModel, Message};
+use sclab_testkit::*;
 
 fn tiny(dtype: GgmlDType) -> (tempfile::TempDir, LoadedModel) {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,9 @@
-//! A tiny random-weight Llama GGUF, written by the tests themselves.
-#![allow(dead_code)] // each test binary uses its own part of this module
+//! What the tests build for themselves: a tiny random-weight Llama GGUF (natively and in the
+//! browser), and a toxicity classifier of the real shape with random weights.
+
+mod classifier;
+
+pub use classifier::tiny_classifier;
 
 use std::path::{Path, PathBuf};
 
@@ -58,8 +62,15 @@ fn byte_chars() -> Vec<char> {
         .collect()
 }
 
+/// The specials, the 256 byte tokens, and unused tokens up to a multiple of eight rows, as
+/// real vocabularies are: so that every Q8_0 / Q4_0 matrix of the tiny model, the output head
+/// included, runs on the engine's interleaved kernels, as the real model's do.
 pub fn vocab() -> Vec<String> {
-    SPECIALS.iter().map(|s| s.to_string()).chain(byte_chars().into_iter().map(String::from)).collect()
+    let mut vocab: Vec<String> =
+        SPECIALS.iter().map(|s| s.to_string()).chain(byte_chars().into_iter().map(String::from)).collect();
+    let unused = (8 - vocab.len() % 8) % 8;
+    vocab.extend((0..unused).map(|i| format!("<|unused{i}|>")));
+    vocab
 }
 
 /// Token id of a single byte in the tiny vocabulary.
@@ -113,12 +124,19 @@ fn spm_vocab() -> (Vec<String>, Vec<i32>, Vec<f32>) {
 
 pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
     let path = dir.join(format!("tiny-{}-{:?}-{}.gguf", spec.architecture, spec.dtype, spec.seed));
+    std::fs::write(&path, tiny_model_bytes(spec)).unwrap();
+    path
+}
+
+/// The GGUF file of `spec`, in memory.
+pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
     let (vocab, token_types, scores) = if spec.sentencepiece {
         spm_vocab()
     } else {
         let vocab = vocab();
-        let types = (0..vocab.len()).map(|i| if i < SPECIALS.len() { 3 } else { 1 }).collect();
+        let bytes = SPECIALS.len()..SPECIALS.len() + 256;
+        let types = (0..vocab.len()).map(|i| if bytes.contains(&i) { 1 } else { 3 }).collect();
         (vocab, types, Vec::new())
     };
     let kv_dim = HIDDEN / HEADS * KV_HEADS;
@@ -184,9 +202,9 @@ pub fn write_tiny_model(dir: &Path, spec: &TinySpec) -> PathBuf {
     }
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = qtensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut file = std::fs::File::create(&path).unwrap();
+    let mut file = std::io::Cursor::new(Vec::new());
     gguf_file::write(&mut file, &meta_refs, &tensor_refs).unwrap();
-    path
+    file.into_inner()
 }
 
 /// Bytes of `text` as tiny-vocabulary tokens.

@@ -1,0 +1,129 @@
+//! The browser engine inside a dedicated worker of headless Chromium (wasm-bindgen-test):
+//! parity with the native engine, a whole experiment through `WebLab`, cancellation, and
+//! bad model files.
+#![cfg(target_arch = "wasm32")]
+
+mod parity;
+
+use js_sys::{Array, Function, Int32Array, Reflect, Uint8Array};
+use sclab_core::experiment::{Clustering, Concept, ConceptModel, ExperimentConfig};
+use sclab_core::tasks::TaskId;
+use sclab_testkit::{tiny_classifier, tiny_model_bytes, TinySpec, HIDDEN, LAYERS};
+use sclab_web::WebLab;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+fn blob(bytes: &[u8]) -> web_sys::Blob {
+    web_sys::Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(bytes))).unwrap()
+}
+
+fn load(bytes: &[u8]) -> Result<WebLab, String> {
+    let (weights, vocab) = tiny_classifier(3);
+    WebLab::load(blob(bytes), "tiny.gguf", &weights, &vocab, &Function::new_no_args(""))
+        .map_err(|e| js_sys::Error::from(JsValue::from(e)).message().into())
+}
+
+fn tiny_bytes() -> Vec<u8> {
+    tiny_model_bytes(&TinySpec { dtype: candle_core::quantized::GgmlDType::Q8_0, ..Default::default() })
+}
+
+/// A toxicity concept fitted on random hidden states of the tiny model's shape.
+fn concept_json() -> String {
+    let mut state = 1u64;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let mut side = |shift: f32| -> Vec<Vec<Vec<f32>>> {
+        (0..12).map(|_| (0..LAYERS).map(|_| (0..HIDDEN).map(|_| next() + shift).collect()).collect()).collect()
+    };
+    let (negative, positive) = (side(0.2), side(-0.2));
+    serde_json::to_string(&ConceptModel::fit(Concept::Toxicity, &negative, &positive, 1).unwrap()).unwrap()
+}
+
+fn custom_config(rounds: usize) -> JsValue {
+    let config = ExperimentConfig {
+        task: TaskId::Custom,
+        prompt: Some("Say something kind about your neighbour.".into()),
+        rounds,
+        samples: 2,
+        max_tokens: Some(12),
+        clustering: Some(Clustering::Exact),
+        ..ExperimentConfig::default()
+    };
+    serde::Serialize::serialize(&config, &serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
+}
+
+fn events_of(events: &Array, kind: &str) -> Vec<JsValue> {
+    events.iter().filter(|e| Reflect::get(e, &"type".into()).unwrap().as_string().as_deref() == Some(kind)).collect()
+}
+
+fn field(value: &JsValue, path: &[&str]) -> JsValue {
+    path.iter().fold(value.clone(), |v, key| Reflect::get(&v, &(*key).into()).unwrap())
+}
+
+#[wasm_bindgen_test]
+async fn the_wasm_engine_matches_the_native_reference() {
+    let got = parity::compute(&mut parity::tiny_model()).await;
+    let want: parity::Reference = serde_json::from_str(parity::REFERENCE).unwrap();
+    parity::assert_matches(&got, &want, 1e-4);
+}
+
+#[wasm_bindgen_test]
+async fn a_two_round_experiment_runs_in_the_worker() {
+    let lab = load(&tiny_bytes()).unwrap();
+    let info = lab.info().unwrap();
+    assert_eq!(field(&info, &["layers"]).as_f64(), Some(LAYERS as f64));
+    assert_eq!(field(&info, &["sha256"]).as_string().unwrap().len(), 64);
+    lab.set_concept(&concept_json()).unwrap();
+
+    let events = Array::new();
+    let sink = events.clone();
+    let on_event = Closure::<dyn Fn(JsValue)>::new(move |e: JsValue| {
+        sink.push(&e);
+    });
+    let done = lab.run(custom_config(2), on_event.as_ref().unchecked_ref::<Function>().clone(), None).await.unwrap();
+    assert_eq!(field(&done, &["items"]).as_f64(), Some(1.0));
+    assert_eq!(field(&done, &["cancelled"]).as_bool(), Some(false));
+
+    assert_eq!(events_of(&events, "header").len(), 1);
+    let rounds = events_of(&events, "round");
+    assert_eq!(rounds.len(), 2);
+    for (i, round) in rounds.iter().enumerate() {
+        assert_eq!(field(round, &["record", "round"]).as_f64(), Some(i as f64 + 1.0));
+        assert_eq!(Array::from(&field(round, &["record", "samples"])).length(), 2);
+        let toxicity = field(round, &["record", "metrics", "toxicity"]).as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&toxicity));
+        assert!(field(round, &["record", "metrics", "concept.input"]).as_f64().is_some());
+    }
+    assert!(!events_of(&events, "token").is_empty(), "tokens are streamed");
+    let summaries = events_of(&events, "summary");
+    assert_eq!(Array::from(&field(summaries.last().unwrap(), &["summary", "rounds"])).length(), 2);
+    let item = &events_of(&events, "item")[0];
+    assert_eq!(Array::from(&field(item, &["record", "rounds"])).length(), 2);
+    assert_eq!(events_of(&events, "finished").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_raised_cancel_flag_stops_the_run_at_the_first_token() {
+    let lab = load(&tiny_bytes()).unwrap();
+    lab.set_concept(&concept_json()).unwrap();
+    let flag = Int32Array::new_with_length(1);
+    flag.set_index(0, 1);
+    let done = lab.run(custom_config(3), Function::new_with_args("e", ""), Some(flag)).await.unwrap();
+    assert_eq!(field(&done, &["cancelled"]).as_bool(), Some(true));
+    assert_eq!(field(&done, &["items"]).as_f64(), Some(0.0));
+}
+
+#[wasm_bindgen_test]
+fn bad_model_files_give_clear_errors() {
+    let not_gguf = load(b"<html>404 Not Found</html>").err().unwrap();
+    assert!(not_gguf.contains("GGUF magic"), "{not_gguf}");
+    let bytes = tiny_bytes();
+    let truncated = load(&bytes[..bytes.len() / 2]).err().unwrap();
+    assert!(truncated.contains("tiny.gguf"), "{truncated}");
+    let needs = WebLab::needs(JsValue::from_str("not a config")).err().map(JsValue::from).unwrap();
+    assert!(js_sys::Error::from(needs).message().as_string().unwrap().contains("invalid experiment config"));
+}

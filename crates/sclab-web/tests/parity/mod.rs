@@ -1,0 +1,58 @@
+//! What both engines — native and compiled to wasm — compute on the tiny model, compared with
+//! one recorded reference (`tiny_reference.json`, written by the native test with
+//! `SCLAB_BLESS=1`): so the browser's engine agrees with the native one.
+
+use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams};
+use sclab_engine::{LoadedModel, Message};
+use sclab_testkit::{tiny_model_bytes, TinySpec};
+use serde::{Deserialize, Serialize};
+
+pub const REFERENCE: &str = include_str!("../tiny_reference.json");
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reference {
+    pub prompt_tokens: Vec<u32>,
+    pub logits: Vec<f32>,
+    pub hidden_last_layer: Vec<f32>,
+    pub greedy_tokens: Vec<u32>,
+}
+
+pub fn tiny_model() -> LoadedModel {
+    let spec = TinySpec { dtype: candle_core::quantized::GgmlDType::Q8_0, ..Default::default() };
+    let bytes = tiny_model_bytes(&spec);
+    sclab_engine::load_from_reader("tiny.gguf", Box::new(std::io::Cursor::new(bytes))).unwrap()
+}
+
+pub async fn compute(model: &mut LoadedModel) -> Reference {
+    let prompt_tokens = model.chat_tokens(&[Message::user("hello world, how are you?")]).unwrap();
+    let seq = model.backend.new_sequence();
+    let request = ForwardRequest { seq, tokens: prompt_tokens.clone(), logits: LogitPositions::Last, hidden: true };
+    let out = model.backend.forward(&[request]).await.unwrap().remove(0);
+    let hidden = out.hidden.unwrap();
+    let params = GenerateParams { sampling: SamplingParams::GREEDY, max_tokens: 32, seed: 0, first_stream: 0 };
+    let generated = generate(&mut model.backend, &[seq], vec![out.logits.clone()], &params, |_, _| true).await.unwrap();
+    Reference {
+        prompt_tokens,
+        logits: out.logits,
+        hidden_last_layer: hidden.last().unwrap().clone(),
+        greedy_tokens: generated[0].tokens.clone(),
+    }
+}
+
+/// Same tokens, and logits and hidden states within `tolerance` of the largest value (max abs
+/// difference): summation order and fused multiply-adds differ between the targets.
+pub fn assert_matches(got: &Reference, want: &Reference, tolerance: f32) {
+    assert_eq!(got.prompt_tokens, want.prompt_tokens, "prompt tokens");
+    assert_eq!(got.greedy_tokens, want.greedy_tokens, "greedy tokens");
+    let diff = |a: &[f32], b: &[f32]| {
+        assert_eq!(a.len(), b.len());
+        let largest = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max) / largest.max(1.0)
+    };
+    let logits = diff(&got.logits, &want.logits);
+    let hidden = diff(&got.hidden_last_layer, &want.hidden_last_layer);
+    assert!(
+        logits <= tolerance && hidden <= tolerance,
+        "logits differ by {logits}, hidden states by {hidden} (relative)"
+    );
+}
