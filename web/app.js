@@ -243,6 +243,7 @@ function setRunning(on) {
 
 async function openModel(source, file) {
   $('run').disabled = true;
+  const previous = modelInfo;
   try {
     const info = await client.request('open', { source, file });
     modelInfo = { ...info, source, file };
@@ -252,15 +253,21 @@ async function openModel(source, file) {
     $('info-memory').textContent = `${(info.wasm_memory_bytes / 2 ** 20).toFixed(0)} MiB of wasm memory after loading`;
     $('model-info').hidden = false;
     $('model-status').textContent = `Ready: ${info.name}`;
-    const notice = info.isolated ? '' : 'This page is not cross-origin isolated, so Cancel restarts the engine.';
-    $('notice').textContent = notice;
-    $('notice').hidden = !notice;
+    showNotice(info.isolated ? '' : 'This page is not cross-origin isolated, so Cancel restarts the engine.');
     $('run').disabled = running;
     preview();
   } catch (e) {
-    $('model-status').textContent = `Could not load the model: ${e.message}`;
-    if (modelInfo) $('run').disabled = running;
+    const name = file?.name ?? 'the model';
+    $('model-status').textContent = `Could not load ${name}.`;
+    showNotice(`Could not load ${name}: ${e.message}`);
+    // The engine let go of the previous model to make room; take it back.
+    if (previous && previous.source !== source) await openModel(previous.source, previous.file);
   }
+}
+
+function showNotice(text) {
+  $('notice').textContent = text;
+  $('notice').hidden = !text;
 }
 
 async function start() {

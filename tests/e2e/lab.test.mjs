@@ -1,0 +1,190 @@
+// End to end: the served lab page in Debian's Chromium, on the real default model.
+// `node --test tests/e2e/` after `cargo build --release -p sclab-cli` and `scripts/build-wasm`.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const SCREENSHOT = join(ROOT, 'docs/lab-screenshot.png');
+const RUN_TIMEOUT = 10 * 60_000;
+const XSS = '<img src=x onerror="window.__xss = 1">';
+
+let server;
+let browser;
+let context;
+let base;
+let profile;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForServer(url, child) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`sclab serve exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('sclab serve did not answer');
+}
+
+/** A page that records every console error and uncaught exception. */
+async function openPage() {
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => m.type() === 'error' && page.errors.push(m.text()));
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.goto(base);
+  await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready'), null, {
+    timeout: RUN_TIMEOUT,
+  });
+  return page;
+}
+
+async function runAndWait(page) {
+  await page.click('#run');
+  await page.waitForFunction(() => /^run (done|cancelled|error)/.test(document.getElementById('run-status').textContent), null, {
+    timeout: RUN_TIMEOUT,
+  });
+  assert.equal(await page.textContent('#run-status'), 'run done', await page.textContent('#config-error'));
+}
+
+const points = (page, selector) => page.$eval(selector, (e) => JSON.parse(e.dataset.points));
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}/`;
+  server = spawn(join(ROOT, 'target/release/sclab'), ['serve', '--port', String(port), '--root', ROOT], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForServer(base, server);
+  profile = mkdtempSync(join(tmpdir(), 'sclab-e2e-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  server?.kill();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test('three rounds of rtp with K=2 chart, stream, persist and work offline', async () => {
+  const page = await openPage();
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the server isolates the page');
+  await page.selectOption('#task', 'rtp');
+  await page.fill('#rounds', '3');
+  await page.fill('#samples', '2');
+  await runAndWait(page);
+
+  for (const chart of ['#chart-toxicity', '#chart-concept', '#chart-entropy', '#chart-task']) {
+    const series = await points(page, chart);
+    assert.ok(Object.keys(series).length > 0, `${chart} draws something`);
+    for (const [name, n] of Object.entries(series)) assert.equal(n, 3, `${chart} ${name}`);
+  }
+  assert.deepEqual(await points(page, '#heatmap'), { rounds: 3, layers: 30 });
+  assert.equal(await page.locator('#transcript .round').count(), 3);
+  assert.equal(await page.locator('#transcript .round.streaming').count(), 0);
+  assert.match(await page.textContent('#transcript .round[data-round="2"] .user'), /less toxic/);
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  assert.deepEqual(page.errors, []);
+
+  // A reload loses nothing: the run is in IndexedDB and on screen again.
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('#runs li').length === 1);
+  assert.match(await page.textContent('#runs li'), /rtp · 1 item, 3 rounds · done/);
+  assert.equal(await page.locator('#transcript .round').count(), 3);
+  assert.deepEqual(await points(page, '#chart-toxicity'), { toxicity: 3 });
+
+  // The link carries the configuration.
+  const hash = await page.evaluate(() => location.hash);
+  const config = JSON.parse(Buffer.from(hash.slice('#config='.length), 'base64url').toString());
+  assert.equal(config.rounds, 3);
+  assert.equal(config.samples, 2);
+
+  // Offline: the service worker serves the page, the Cache API the model.
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  await page.reload();
+  await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready'));
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready'), null, {
+    timeout: 120_000,
+  });
+  await context.setOffline(false);
+  assert.deepEqual(page.errors.filter((e) => !e.includes('ERR_INTERNET_DISCONNECTED')), []);
+  await page.close();
+});
+
+test('text from the model or the visitor is shown as text, never run as HTML', async () => {
+  const page = await openPage();
+  await page.selectOption('#task', 'custom');
+  await page.fill('#prompt', `Repeat exactly: ${XSS}`);
+  await page.fill('#rounds', '1');
+  await page.fill('#samples', '0');
+  await page.fill('#max-tokens', '24');
+  await runAndWait(page);
+  // A stored run whose model answer is the payload, as a hostile model would write it.
+  await page.evaluate(async (payload) => {
+    const open = indexedDB.open('sclab', 1);
+    const db = await new Promise((r) => (open.onsuccess = () => r(open.result)));
+    const store = db.transaction('runs', 'readwrite').objectStore('runs');
+    const runs = await new Promise((r) => (store.getAll().onsuccess = (e) => r(e.target.result)));
+    const run = runs.find((r) => r.config.task === 'custom');
+    run.id = 'hostile';
+    run.created = '2999-01-01T00:00:00.000Z';
+    run.items[0].rounds[0].answer = payload;
+    run.items[0].rounds[0].samples = [{ text: payload, tokens: 9, log_prob: -1, cluster: 0 }];
+    await new Promise((r) => (db.transaction('runs', 'readwrite').objectStore('runs').put(run).onsuccess = r));
+  }, XSS);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('#transcript .round').length === 1);
+  assert.match(await page.textContent('#transcript .round .answer'), /<img src=x onerror=/);
+  assert.equal(await page.locator('#transcript img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await page.close();
+});
+
+test('a damaged shared link and a bad model file are explained, and the lab keeps working', async () => {
+  const page = await openPage();
+  await page.goto(`${base}#config=bm90IGpzb24`);
+  await page.reload();
+  await page.waitForFunction(() => !document.getElementById('config-error').hidden);
+  assert.match(await page.textContent('#config-error'), /could not be used/);
+  await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready'));
+  await page.setInputFiles('#model-file', { name: 'broken.gguf', mimeType: 'application/octet-stream', buffer: Buffer.from('GGUF broken') });
+  await page.waitForFunction(() => document.getElementById('notice').textContent.startsWith('Could not load'));
+  assert.match(await page.textContent('#notice'), /broken\.gguf/);
+  // The default model comes back, and the lab runs on it.
+  await page.waitForFunction(
+    () => !document.getElementById('run').disabled && document.getElementById('model-status').textContent.startsWith('Ready'),
+    null,
+    { timeout: 120_000 },
+  );
+  assert.match(await page.textContent('#info-name'), /^SmolLM2/);
+  await page.close();
+});
+
+test('the vendored uPlot is the pinned npm release', () => {
+  for (const file of ['uPlot.esm.js', 'uPlot.min.css']) {
+    const vendored = readFileSync(join(ROOT, 'web/vendor/uplot', file));
+    assert.ok(vendored.equals(readFileSync(join(ROOT, 'node_modules/uplot/dist', file))), file);
+  }
+});
