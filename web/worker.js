@@ -121,6 +121,10 @@ const handlers = {
     await ready;
     return csv_tables(items, BigInt(seed));
   },
+  bench: async ({ prompt, steps, batch }) => {
+    if (!lab) throw new Error('no model is loaded');
+    return lab.bench(prompt, steps, batch);
+  },
   metric: async ({ name }) => {
     await ready;
     return metric_info(name);

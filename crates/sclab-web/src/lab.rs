@@ -193,6 +193,42 @@ impl WebLab {
         Ok(json)
     }
 
+    /// The browser benchmark: prefill `prompt`, then decode `steps` tokens greedily in `batch`
+    /// forks of it (stop tokens ignored), timed inside the worker:
+    /// `{prompt_tokens, prefill_ms, decode_ms, steps, batch}`.
+    // The borrow is held across awaits on purpose: a second call meanwhile gets `busy()`.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn bench(&self, prompt: String, steps: usize, batch: usize) -> Result<JsValue, JsError> {
+        use sclab_core::{logits::argmax, ForwardRequest, LogitPositions};
+        let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let inner = &mut *guard;
+        let tokens = inner.model.tokenizer.encode(&prompt).map_err(error)?;
+        let backend = &mut inner.model.backend;
+        let seq = backend.new_sequence();
+        let start = js_sys::Date::now();
+        let request = ForwardRequest { seq, tokens: tokens.clone(), logits: LogitPositions::Last, hidden: false };
+        let first = backend.forward(&[request]).await.map_err(error)?.remove(0).logits;
+        let prefilled = js_sys::Date::now();
+        let forks: Vec<_> = (0..batch.max(1)).map(|_| backend.fork(seq)).collect::<Result<_, _>>().map_err(error)?;
+        let mut logits = vec![first; forks.len()];
+        for _ in 0..steps {
+            let batch: Vec<_> =
+                forks.iter().zip(&logits).map(|(&s, l)| ForwardRequest::decode(s, argmax(l) as u32)).collect();
+            logits = backend.forward(&batch).await.map_err(error)?.into_iter().map(|o| o.logits).collect();
+        }
+        let decoded = js_sys::Date::now();
+        for s in forks.into_iter().chain([seq]) {
+            backend.free(s);
+        }
+        js(serde_json::json!({
+            "prompt_tokens": tokens.len(),
+            "prefill_ms": prefilled - start,
+            "decode_ms": decoded - prefilled,
+            "steps": steps,
+            "batch": batch.max(1),
+        }))
+    }
+
     /// The items `config` selects: `[{id, category, query}]`.
     pub fn items(&self, config: JsValue) -> Result<JsValue, JsError> {
         let config = parse_config(config)?;

@@ -2,6 +2,7 @@
 //! measured in one run, reported as ratios; with `--experiment`, the round protocol against the
 //! naive way of running it.
 
+mod browser;
 mod experiment;
 
 use std::io::Write;
@@ -47,6 +48,10 @@ pub struct Args {
     /// With --experiment: a Llama or Qwen2 GGUF instead of the default model (in the first --quant).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Measure the lab's wasm engine against wllama in headless Chromium instead (needs
+    /// ./scripts/build-wasm, `npm ci` and Debian's chromium-driver).
+    #[arg(long)]
+    browser: bool,
 }
 
 #[derive(Serialize, Clone, Copy, Default)]
@@ -85,6 +90,19 @@ struct Report {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.browser {
+        let result = browser::measure(Path::new("."), args.tokens, args.batch)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+        } else {
+            println!("{}", browser::markdown(&result));
+        }
+        if let Some(path) = &args.record {
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            writeln!(file, "\n{}", browser::markdown(&result))?;
+        }
+        return Ok(());
+    }
     if args.experiment {
         let model = crate::model_choice::ModelArgs { model: args.model.clone(), quant: args.quant[0] };
         let result = experiment::measure(&model)?;

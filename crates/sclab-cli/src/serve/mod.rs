@@ -5,6 +5,8 @@
 
 mod stage;
 
+pub use stage::stage;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,216 @@
+//! `sclab bench --browser`: decode speed of the lab's wasm engine and of wllama (llama.cpp in
+//! wasm, single-threaded) on the same GGUF in one headless Chromium, driven over WebDriver.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use axum::http::{header, HeaderValue};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::PROMPT;
+
+/// wllama starts its worker from a `blob:` URL; the bench page (only) allows that.
+const BENCH_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' blob:; worker-src 'self' blob:; \
+     connect-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'";
+
+#[derive(Serialize)]
+pub struct BrowserReport {
+    pub date: String,
+    pub machine: String,
+    pub browser: String,
+    pub prompt_tokens: usize,
+    pub tokens: usize,
+    pub batch: usize,
+    pub ours_prefill_tok_s: f64,
+    pub ours_decode_tok_s: f64,
+    pub ours_batch_decode_tok_s: f64,
+    pub wllama_prefill_tok_s: f64,
+    pub wllama_decode_tok_s: f64,
+    pub wllama_threads: u64,
+    /// ours / wllama, decode at batch 1.
+    pub decode_ratio: f64,
+    pub prefill_ratio: f64,
+    pub wasm_memory_mib: f64,
+    pub raw: Value,
+}
+
+pub fn measure(root: &Path, tokens: usize, batch: usize) -> anyhow::Result<BrowserReport> {
+    let root = root.canonicalize()?;
+    let wllama = root.join("node_modules/@wllama/wllama/esm");
+    if !wllama.join("wasm/wllama.wasm").exists() {
+        bail!("{} is missing: run `npm ci` in the repository first", wllama.display());
+    }
+    if !root.join("pkg/sclab_web_bg.wasm").exists() {
+        bail!("pkg/ is missing: run ./scripts/build-wasm first");
+    }
+    crate::serve::stage(&root)?;
+    let port = free_port()?;
+    let app = crate::serve::app(&root).nest_service("/bench/wllama", ServeDir::new(wllama)).layer(
+        SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(BENCH_CSP)),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))?;
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let driver = ChromeDriver::start()?;
+    let session = driver.session()?;
+    let outcome = (|| -> anyhow::Result<Value> {
+        session.post("timeouts", json!({ "script": 30 * 60 * 1000, "pageLoad": 120_000 }))?;
+        session.post("url", json!({ "url": format!("http://127.0.0.1:{port}/bench.html") }))?;
+        let script = "const done = arguments[arguments.length - 1];\
+            window.sclabBench(arguments[0]).then((r) => done({ ok: r }), (e) => done({ error: String(e && e.stack || e) }));";
+        let args = json!({ "prompt": PROMPT, "steps": tokens, "batch": batch, "wllamaBase": "/bench/wllama" });
+        let answer = session.post("execute/async", json!({ "script": script, "args": [args] }))?;
+        match (answer.get("ok"), answer.get("error")) {
+            (Some(ok), _) => Ok(ok.clone()),
+            (_, Some(error)) => bail!("the benchmark page failed: {}", error.as_str().unwrap_or_default()),
+            _ => bail!("the benchmark page answered {answer}"),
+        }
+    })();
+    session.close();
+    let raw = outcome?;
+    report(raw, tokens, batch)
+}
+
+fn report(raw: Value, tokens: usize, batch: usize) -> anyhow::Result<BrowserReport> {
+    let number = |path: &str| -> anyhow::Result<f64> {
+        raw.pointer(path).and_then(Value::as_f64).with_context(|| format!("no {path} in the benchmark's answer"))
+    };
+    let prompt_tokens = number("/ours/single/prompt_tokens")? as usize;
+    let per_second = |count: f64, ms: f64| count / (ms / 1000.0);
+    let ours_prefill = per_second(prompt_tokens as f64, number("/ours/single/prefill_ms")?);
+    let ours_decode = per_second(tokens as f64, number("/ours/single/decode_ms")?);
+    let ours_batch = per_second((tokens * batch) as f64, number("/ours/batched/decode_ms")?);
+    let wllama_prefill = number("/wllama/timings/prompt_per_second")?;
+    let wllama_decode = number("/wllama/timings/predicted_per_second")?;
+    let browser = raw.pointer("/user_agent").and_then(Value::as_str).unwrap_or_default();
+    let browser = browser.split(' ').find(|p| p.contains("Chrome/")).unwrap_or(browser).to_owned();
+    Ok(BrowserReport {
+        date: super::today(),
+        machine: super::machine_name(),
+        browser,
+        prompt_tokens,
+        tokens,
+        batch,
+        ours_prefill_tok_s: ours_prefill,
+        ours_decode_tok_s: ours_decode,
+        ours_batch_decode_tok_s: ours_batch,
+        wllama_prefill_tok_s: wllama_prefill,
+        wllama_decode_tok_s: wllama_decode,
+        wllama_threads: raw.pointer("/wllama/threads").and_then(Value::as_u64).unwrap_or(1),
+        decode_ratio: ours_decode / wllama_decode,
+        prefill_ratio: ours_prefill / wllama_prefill,
+        wasm_memory_mib: number("/ours/info/wasm_memory_bytes")? / (1 << 20) as f64,
+        raw,
+    })
+}
+
+pub fn markdown(r: &BrowserReport) -> String {
+    format!(
+        "## {date} — browser, {machine}\n\n`sclab bench --browser`: the default model (Q8_0) in {browser}, wasm on \
+one CPU thread each, one page; {tokens} greedy tokens after a {prompt}-token prompt. sclab times its own \
+prefill and decode steps in its worker; wllama's figures are llama.cpp's own timings.\n\n\
+| figure | sclab (wasm SIMD) | wllama {threads} thread | ratio |\n|---|---|---|---|\n\
+| prefill tok/s | {op:.1} | {wp:.1} | {pr:.2}× |\n\
+| decode tok/s, batch 1 | {od:.1} | {wd:.1} | {dr:.2}× |\n\
+| decode tok/s, batch {batch} (aggregate) | {ob:.1} | — | — |\n\n\
+The lab's wasm heap after loading the 138 MiB model: {mem:.0} MiB.\n",
+        date = r.date,
+        machine = r.machine,
+        browser = r.browser,
+        tokens = r.tokens,
+        prompt = r.prompt_tokens,
+        threads = r.wllama_threads,
+        op = r.ours_prefill_tok_s,
+        wp = r.wllama_prefill_tok_s,
+        pr = r.prefill_ratio,
+        od = r.ours_decode_tok_s,
+        wd = r.wllama_decode_tok_s,
+        dr = r.decode_ratio,
+        batch = r.batch,
+        ob = r.ours_batch_decode_tok_s,
+        mem = r.wasm_memory_mib,
+    )
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Debian's ChromeDriver on a free port, stopped when dropped.
+struct ChromeDriver {
+    child: Child,
+    base: String,
+}
+
+impl ChromeDriver {
+    fn start() -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let binary = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).unwrap_or_else(|| "chromedriver".into());
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {} (apt install chromium-driver)", binary.display()))?;
+        let driver = Self { child, base: format!("http://127.0.0.1:{port}") };
+        for _ in 0..100 {
+            if ureq::get(&format!("{}/status", driver.base)).call().is_ok() {
+                return Ok(driver);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("chromedriver did not start")
+    }
+
+    fn session(&self) -> anyhow::Result<Session> {
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let capabilities = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run"],
+        } } } });
+        let answer: Value =
+            ureq::post(&format!("{}/session", self.base)).send_json(capabilities)?.body_mut().read_json()?;
+        let id = answer
+            .pointer("/value/sessionId")
+            .and_then(Value::as_str)
+            .with_context(|| format!("chromedriver refused a session: {answer}"))?;
+        Ok(Session { url: format!("{}/session/{id}", self.base) })
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Session {
+    url: String,
+}
+
+impl Session {
+    fn post(&self, command: &str, body: Value) -> anyhow::Result<Value> {
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(None).http_status_as_error(false).build().into();
+        let mut response = agent.post(&format!("{}/{command}", self.url)).send_json(body)?;
+        let answer: Value = response.body_mut().read_json()?;
+        if !response.status().is_success() {
+            bail!("webdriver {command}: {}", answer.pointer("/value/message").unwrap_or(&answer));
+        }
+        Ok(answer["value"].clone())
+    }
+
+    fn close(&self) {
+        let _ = ureq::delete(&self.url).call();
+    }
+}
