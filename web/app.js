@@ -65,8 +65,12 @@ function redraw() {
   const summary = current?.summary ?? null;
   const metrics = chartMetrics(current?.config.task ?? $('task').value, current?.headline ?? 'accuracy');
   for (const [name, chart] of Object.entries(charts)) chart.update(summary, metrics[name], comparison);
-  drawHeatmap($('heatmap'), summary);
-  $('reliability-figure').hidden = !drawReliability($('reliability'), summary);
+  // A canvas is sized from its layout, so a figure is shown before it is drawn.
+  const heatmap = $('heatmap').closest('figure');
+  heatmap.hidden = !summary?.concept_by_layer.length;
+  if (!heatmap.hidden) drawHeatmap($('heatmap'), summary);
+  $('reliability-figure').hidden = !summary?.calibration.some(Boolean);
+  if (!$('reliability-figure').hidden) drawReliability($('reliability'), summary);
   $('export-json').disabled = $('export-csv').disabled = !current || !allItems(current).length;
 }
 
@@ -177,19 +181,23 @@ async function loadDefaults(task) {
   writeConfig({ ...config, limit: 1 });
 }
 
+let previews = 0;
+
 async function preview() {
   if (!modelInfo || running) return;
+  const ticket = ++previews;
   try {
     const config = readConfig();
     history.replaceState(null, '', configToHash(config));
     const needs = await client.request('needs', { config });
     const items = await client.request('items', { config });
+    if (ticket !== previews || running) return; // settings changed, or a run began, meanwhile
     const first = items[0]?.query ?? '';
     $('items-preview').textContent = `${items.length} item${items.length === 1 ? '' : 's'}; the first: ${first.slice(0, 240)}${first.length > 240 ? '…' : ''}`;
     $('task-caption').textContent = `Task performance (headline: ${label(needs.headline)})`;
     showError('');
   } catch (e) {
-    showError(e.message);
+    if (ticket === previews && !running) showError(e.message);
   }
 }
 
@@ -214,6 +222,7 @@ async function run(event) {
   transcript.clear();
   redraw();
   setRunning(true);
+  previews++;
   persist();
   try {
     await client.run(config);
@@ -225,6 +234,7 @@ async function run(event) {
     setRunning(false);
     await persist();
     refreshRuns();
+    preview();
   }
 }
 
@@ -305,7 +315,7 @@ $('reset-instructions').addEventListener('click', async () => {
   writeConfig({ instructions: config.instructions });
   preview();
 });
-for (const id of ['limit', 'offset', 'subset', 'seed', 'rounds', 'samples', 'clustering', 'concept', 'prompt']) {
+for (const id of ['limit', 'offset', 'subset', 'seed', 'rounds', 'samples', 'clustering', 'concept', 'prompt', 'layer']) {
   $(id).addEventListener('change', preview);
 }
 $('model-file').addEventListener('change', () => {

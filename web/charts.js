@@ -84,6 +84,7 @@ export class Chart {
       }
     });
     this.element.dataset.points = JSON.stringify(points);
+    const legend = series.slice(1).filter((s) => !s.label.includes('95 %'));
     this.element.setAttribute('aria-label', `${this.title}: ${describePoints(points, rounds)}`);
     const width = Math.max(260, this.element.clientWidth || 320);
     const opts = {
@@ -97,12 +98,41 @@ export class Chart {
       ],
       series,
       bands,
-      legend: { live: false },
+      legend: { show: false },
     };
     this.plot?.destroy();
-    this.plot = rounds.length ? new uPlot(opts, data, this.element) : null;
-    if (!this.plot) this.element.textContent = '';
+    this.element.replaceChildren();
+    if (!rounds.length) {
+      this.plot = null;
+      const empty = document.createElement('p');
+      empty.className = 'empty';
+      empty.textContent = `${this.title}: run an experiment to see it round by round.`;
+      this.element.append(empty);
+      return;
+    }
+    this.plot = new uPlot(opts, data, this.element);
+    this.element.append(legendOf(legend, bands.length > 0));
   }
+}
+
+/** The means (and previous runs, dashed) with their colours; the bands are explained once. */
+function legendOf(series, banded) {
+  const list = document.createElement('ul');
+  list.className = 'legend';
+  for (const s of series) {
+    const item = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = s.dash ? 'swatch dashed' : 'swatch';
+    swatch.style.borderColor = s.stroke;
+    item.append(swatch, document.createTextNode(s.label));
+    list.append(item);
+  }
+  if (banded) {
+    const note = document.createElement('li');
+    note.textContent = 'bands: 95 % interval of the mean over items';
+    list.append(note);
+  }
+  return list;
 }
 
 function describePoints(points, rounds) {
@@ -145,7 +175,7 @@ export function drawHeatmap(canvas, summary) {
   ctx.fillText(`layer · cosine from ${lo.toFixed(3)} (blue) to ${hi.toFixed(3)} (red)`, left + (width - left) / 2, height - 16);
 }
 
-/** Accuracy against confidence per bin for the last round with calibration data. */
+/** Accuracy against confidence per bin for the last round with calibration data (false: none). */
 export function drawReliability(canvas, summary) {
   const ctx = canvas.getContext('2d');
   const { width, height } = fitCanvas(canvas);
@@ -154,7 +184,7 @@ export function drawReliability(canvas, summary) {
   canvas.dataset.points = JSON.stringify({ bins: last === undefined ? 0 : summary.calibration[last].bins.length });
   if (last === undefined) return false;
   const c = summary.calibration[last];
-  const [left, top, right, bottom] = [44, 10, 10, 36];
+  const [left, top, right, bottom] = [44, 10, 10, 44];
   const w = width - left - right;
   const h = height - top - bottom;
   ctx.strokeStyle = '#999';
@@ -172,7 +202,13 @@ export function drawReliability(canvas, summary) {
   ctx.fillStyle = '#222';
   ctx.font = '12px system-ui, sans-serif';
   ctx.textAlign = 'center';
-  ctx.fillText(`confidence · round ${summary.rounds[last]} · ECE ${c.ece.toFixed(3)}`, left + w / 2, height - 14);
+  for (const t of [0, 0.5, 1]) {
+    ctx.fillText(String(t), left + t * w, top + h + 12);
+    ctx.textAlign = 'right';
+    ctx.fillText(String(t), left - 4, top + h * (1 - t) + 4);
+    ctx.textAlign = 'center';
+  }
+  ctx.fillText(`confidence · round ${summary.rounds[last]} · ECE ${c.ece.toFixed(3)}`, left + w / 2, height - 8);
   ctx.save();
   ctx.translate(12, top + h / 2);
   ctx.rotate(-Math.PI / 2);

@@ -54,6 +54,7 @@ async function open({ source, file }) {
   status(`reading ${name}`);
   if (lab) lab.free();
   lab = null;
+  loadedDatasets.clear();
   lab = WebLab.load(blob, name, classifier[0], classifier[1], (done, total) => status(`checking ${name}`, done, total));
   const info = lab.info();
   modelSha = info.sha256;
@@ -61,15 +62,25 @@ async function open({ source, file }) {
   return { ...info, notice: await backendNotice(), isolated: self.crossOriginIsolated };
 }
 
-/** Hand the lab what `config` needs: datasets, the embedder, the concept directions. */
-async function prepare(config) {
+const loadedDatasets = new Set();
+
+/** Hand the lab the datasets `config` draws its items and contrast texts from. */
+async function addDatasets(config) {
   const m = await getManifest();
   const needs = WebLab.needs(config);
-  for (const name of needs.datasets) {
+  for (const name of needs.datasets.filter((n) => !loadedDatasets.has(n))) {
     const url = m.datasets[name];
     if (!url) throw new Error(`dataset ${name} is not staged on this server`);
     lab.add_dataset(name, await cachedText(url));
+    loadedDatasets.add(name);
   }
+  return needs;
+}
+
+/** Hand the lab everything `config` needs: datasets, the embedder, the concept directions. */
+async function prepare(config) {
+  const m = await getManifest();
+  const needs = await addDatasets(config);
   if (needs.embedder && !lab.has_embedder()) {
     const e = m.embedder;
     const weights = await cachedBytes(e.weights, (done, total) => status('downloading the sentence embedder', done, total || e.bytes));
@@ -102,7 +113,8 @@ const handlers = {
   run,
   prepare: ({ config }) => prepare(config),
   items: async ({ config }) => {
-    await prepare(config);
+    if (!lab) throw new Error('no model is loaded');
+    await addDatasets(config);
     return lab.items(config);
   },
   needs: async ({ config }) => {
