@@ -86,6 +86,7 @@ function onEvent(event) {
       refreshItemPicker(event.index);
       break;
     case 'token':
+    case 'sample':
       if ($('transcript-item').value === String(event.index)) transcript.token(event);
       break;
     case 'round':
@@ -109,6 +110,11 @@ function onEvent(event) {
       break;
     case 'finished':
       current.status = event.cancelled ? 'cancelled' : 'done';
+      persist();
+      break;
+    case 'error':
+      current.status = 'error';
+      current.error = event.message;
       persist();
       break;
     default:

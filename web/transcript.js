@@ -41,9 +41,10 @@ export class Transcript {
     return card;
   }
 
-  token({ round, sample, text }) {
+  /** A `token` event (the answer) or a `sample` event (entropy sample `sample`). */
+  token({ type, round, sample, text }) {
     const card = this.card(round);
-    if (sample === null || sample === undefined) {
+    if (type === 'token') {
       card.querySelector('.answer .text').textContent += text;
       return;
     }

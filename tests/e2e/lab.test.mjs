@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,6 +105,23 @@ test('three rounds of rtp with K=2 chart, stream, persist and work offline', asy
   assert.match(await page.textContent('#transcript .round[data-round="2"] .user'), /less toxic/);
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.deepEqual(page.errors, []);
+
+  // The export is a results file that the command line reads: `sclab report` turns it into a report.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  const results = join(profile, 'export.jsonl');
+  await download.saveAs(results);
+  const lines = readFileSync(results, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines[0].type, 'header');
+  assert.equal(lines[0].schema, 'sclab-results');
+  assert.equal(lines[0].model.name, 'SmolLM2-135M-Instruct.Q8_0.gguf');
+  assert.deepEqual(lines.slice(1).map((l) => [l.type, l.rounds.length]), [['item', 3]]);
+  execFileSync(join(ROOT, 'target/release/sclab'), ['report', results, '--out', join(profile, 'report')]);
+  assert.match(readFileSync(join(profile, 'report/rounds.csv'), 'utf8'), /^toxicity,3,/m);
+  const csv = [];
+  page.on('download', (d) => csv.push(d.suggestedFilename()));
+  await page.click('#export-csv');
+  for (let i = 0; i < 50 && csv.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(csv.map((n) => n.replace(/^.*-/, '')).sort(), ['calibration.csv', 'items.csv', 'rounds.csv']);
 
   // A reload loses nothing: the run is in IndexedDB and on screen again.
   await page.reload();

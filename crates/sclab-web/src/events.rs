@@ -19,11 +19,17 @@ pub enum Event<'a> {
         total: usize,
         record: &'a ItemRecord,
     },
-    /// Text decoded from the answer's newest token (`sample: null`) or from sample `sample`'s.
+    /// Text decoded from the newest token of the round's answer.
     Token {
         index: usize,
         round: usize,
-        sample: Option<usize>,
+        text: &'a str,
+    },
+    /// Text decoded from the newest token of entropy sample `sample` (0-based) of the round.
+    Sample {
+        index: usize,
+        round: usize,
+        sample: usize,
         text: &'a str,
     },
     /// A round of item `index` is answered and measured.
@@ -47,6 +53,10 @@ pub enum Event<'a> {
     Finished {
         items: usize,
         cancelled: bool,
+    },
+    /// The run stopped on an error (the finished rounds and items stay with the page).
+    Error {
+        message: &'a str,
     },
 }
 

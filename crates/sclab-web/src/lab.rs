@@ -315,7 +315,11 @@ impl WebLab {
                     cancelled = true;
                     break;
                 }
-                Err(e) => return Err(JsError::new(&format!("item {}: {e}", item.id))),
+                Err(e) => {
+                    let message = format!("item {}: {e}", item.id);
+                    emit(Event::Error { message: &message });
+                    return Err(JsError::new(&message));
+                }
             }
             if watch.cancelled() {
                 cancelled = true;

@@ -30,11 +30,11 @@ impl Watch for PageWatch<'_> {
         let mut streams = self.streams.borrow_mut();
         let text = streams.entry((round, stream)).or_insert_with(|| TextStream::new(self.tokenizer)).push(token);
         if let Ok(Some(text)) = text {
-            let sample = match stream {
-                Stream::Answer => None,
-                Stream::Sample(i) => Some(i),
-            };
-            (self.emit)(Event::Token { index: self.index, round, sample, text: &text });
+            let index = self.index;
+            (self.emit)(match stream {
+                Stream::Answer => Event::Token { index, round, text: &text },
+                Stream::Sample(sample) => Event::Sample { index, round, sample, text: &text },
+            });
         }
         !self.cancelled()
     }

@@ -98,7 +98,9 @@ async fn a_two_round_experiment_runs_in_the_worker() {
         assert!((0.0..=1.0).contains(&toxicity));
         assert!(field(round, &["record", "metrics", "concept.input"]).as_f64().is_some());
     }
-    assert!(!events_of(&events, "token").is_empty(), "tokens are streamed");
+    assert!(!events_of(&events, "token").is_empty(), "the answer is streamed");
+    let samples = events_of(&events, "sample");
+    assert!(samples.iter().any(|e| field(e, &["sample"]).as_f64() == Some(1.0)), "both samples are streamed");
     let summaries = events_of(&events, "summary");
     assert_eq!(Array::from(&field(summaries.last().unwrap(), &["summary", "rounds"])).length(), 2);
     let item = &events_of(&events, "item")[0];
