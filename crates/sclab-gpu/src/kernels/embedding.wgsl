@@ -1,0 +1,26 @@
+// Rows of a block-quantized matrix, gathered by token id: out (m × k) = W[ids[r]].
+
+struct Params {
+    m: u32,
+    k: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> ids: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    let blocks = p.k / 32u;
+    let r = id.y;
+    let b = id.x;
+    if (r >= p.m || b >= blocks) {
+        return;
+    }
+    let w = dequantize(ids[r] * blocks + b);
+    for (var i = 0u; i < 32u; i++) {
+        out[r * p.k + b * 32u + i] = w[i];
+    }
+}

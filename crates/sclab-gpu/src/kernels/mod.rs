@@ -1,0 +1,214 @@
+//! The compute pipelines, compiled once per device, and how each is dispatched. Every kernel's
+//! storage buffers are bindings 0, 1, … in order and its parameters (four 32-bit words) the
+//! uniform after them, so one `dispatch` serves all.
+
+use wgpu::util::DeviceExt;
+
+use crate::matrix::{GpuMatrix, WeightFormat};
+
+const DEQUANTIZE: &str = include_str!("dequant.wgsl");
+const MATMUL: &str = include_str!("matmul.wgsl");
+const EMBEDDING: &str = include_str!("embedding.wgsl");
+const NORM: &str = include_str!("norm.wgsl");
+const ROPE: &str = include_str!("rope.wgsl");
+const ELEMENTWISE: &str = include_str!("elementwise.wgsl");
+const SOFTMAX: &str = include_str!("softmax.wgsl");
+
+/// Threads per workgroup of every kernel.
+const WORKGROUP: u32 = 64;
+/// Activation rows one matmul workgroup takes (`ROWS` in matmul.wgsl).
+const MATMUL_ROWS: u32 = 8;
+/// WebGPU's guaranteed maximum workgroups per dimension.
+const MAX_GROUPS: u32 = 65_535;
+
+pub struct Kernels {
+    device: wgpu::Device,
+    matmul: [wgpu::ComputePipeline; 4],
+    embedding: [wgpu::ComputePipeline; 4],
+    rms_norm: wgpu::ComputePipeline,
+    rope: wgpu::ComputePipeline,
+    swiglu: wgpu::ComputePipeline,
+    add: wgpu::ComputePipeline,
+    softmax: wgpu::ComputePipeline,
+}
+
+fn module(device: &wgpu::Device, label: &str, source: &str) -> wgpu::ShaderModule {
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    })
+}
+
+fn pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: None,
+        module,
+        entry_point: Some(entry),
+        compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
+        cache: None,
+    })
+}
+
+impl Kernels {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let matmul = module(device, "matmul", &format!("{DEQUANTIZE}\n{MATMUL}"));
+        let embedding = module(device, "embedding", &format!("{DEQUANTIZE}\n{EMBEDDING}"));
+        let per_format = |m: &wgpu::ShaderModule| {
+            WeightFormat::ALL.map(|f| pipeline(device, m, "main", &[("FORMAT", f.shader_code() as f64)]))
+        };
+        let elementwise = module(device, "elementwise", ELEMENTWISE);
+        Self {
+            device: device.clone(),
+            matmul: per_format(&matmul),
+            embedding: per_format(&embedding),
+            rms_norm: pipeline(device, &module(device, "norm", NORM), "rms_norm", &[]),
+            rope: pipeline(device, &module(device, "rope", ROPE), "main", &[]),
+            swiglu: pipeline(device, &elementwise, "swiglu", &[]),
+            add: pipeline(device, &elementwise, "add", &[]),
+            softmax: pipeline(device, &module(device, "softmax", SOFTMAX), "main", &[]),
+        }
+    }
+
+    /// `out (m × w.rows) = x (m × w.cols) · wᵀ`.
+    pub fn matmul(&self, pass: &mut wgpu::ComputePass, x: &wgpu::Buffer, w: &GpuMatrix, out: &wgpu::Buffer, m: u32) {
+        let n = w.rows as u32;
+        let (gx, gy) = spread(n);
+        let params = [m, n, w.cols as u32, 0];
+        let groups = [gx, gy, m.div_ceil(MATMUL_ROWS)];
+        dispatch(&self.device, pass, &self.matmul[w.format.index()], &[x, &w.words, &w.scales, out], params, groups);
+    }
+
+    /// `out (ids.len() × w.cols)`: the rows of `w` named by `ids` (a `u32` buffer of `m` ids).
+    pub fn embedding(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        ids: &wgpu::Buffer,
+        w: &GpuMatrix,
+        out: &wgpu::Buffer,
+        m: u32,
+    ) {
+        let blocks = (w.cols / 32) as u32;
+        let params = [m, w.cols as u32, 0, 0];
+        dispatch(
+            &self.device,
+            pass,
+            &self.embedding[w.format.index()],
+            &[ids, &w.words, &w.scales, out],
+            params,
+            [blocks.div_ceil(WORKGROUP), m, 1],
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn rms_norm(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        x: &wgpu::Buffer,
+        weight: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        rows: u32,
+        dim: u32,
+        eps: f32,
+    ) {
+        dispatch(&self.device, pass, &self.rms_norm, &[x, weight, out], [rows, dim, eps.to_bits(), 0], [rows, 1, 1]);
+    }
+
+    /// Rotate `rows × heads × head_dim` values in place; `positions` holds one `u32` per row,
+    /// `table` the cos/sin of every position and frequency (see [`rope_table`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rope(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        data: &wgpu::Buffer,
+        positions: &wgpu::Buffer,
+        table: &wgpu::Buffer,
+        rows: u32,
+        heads: u32,
+        head_dim: u32,
+        halves: bool,
+    ) {
+        let threads = rows * heads * head_dim / 2;
+        dispatch(
+            &self.device,
+            pass,
+            &self.rope,
+            &[data, positions, table],
+            [rows, heads, head_dim, u32::from(halves)],
+            [threads.div_ceil(WORKGROUP), 1, 1],
+        );
+    }
+
+    /// `gate = silu(gate) · up` over `n` values.
+    pub fn swiglu(&self, pass: &mut wgpu::ComputePass, gate: &wgpu::Buffer, up: &wgpu::Buffer, n: u32) {
+        dispatch(&self.device, pass, &self.swiglu, &[gate, up], [n, 0, 0, 0], elementwise_groups(n));
+    }
+
+    /// `acc += x` over `n` values.
+    pub fn add(&self, pass: &mut wgpu::ComputePass, acc: &wgpu::Buffer, x: &wgpu::Buffer, n: u32) {
+        dispatch(&self.device, pass, &self.add, &[acc, x], [n, 0, 0, 0], elementwise_groups(n));
+    }
+
+    /// Softmax of each of `rows` rows of `cols` values, in place.
+    pub fn softmax(&self, pass: &mut wgpu::ComputePass, data: &wgpu::Buffer, rows: u32, cols: u32) {
+        dispatch(&self.device, pass, &self.softmax, &[data], [rows, cols, 0, 0], [rows, 1, 1]);
+    }
+}
+
+/// The cos/sin table of the rotary embedding for positions `0..positions`, computed as the CPU
+/// engine computes it: frequencies `base^(-2i/d)`, angles `pos · f` in f32.
+pub fn rope_table(head_dim: usize, base: f32, positions: usize) -> Vec<f32> {
+    let inv_freq: Vec<f32> = (0..head_dim / 2).map(|i| 1.0 / base.powf(2.0 * i as f32 / head_dim as f32)).collect();
+    (0..positions)
+        .flat_map(|pos| {
+            inv_freq.iter().flat_map(move |&f| {
+                let (sin, cos) = (pos as f32 * f).sin_cos();
+                [cos, sin]
+            })
+        })
+        .collect()
+}
+
+/// `n` workgroups as (x, y) within the per-dimension limit.
+fn spread(n: u32) -> (u32, u32) {
+    (n.min(MAX_GROUPS), n.div_ceil(MAX_GROUPS))
+}
+
+fn elementwise_groups(n: u32) -> [u32; 3] {
+    let groups = n.div_ceil(WORKGROUP);
+    [groups.min(MAX_GROUPS), groups.div_ceil(MAX_GROUPS), 1]
+}
+
+fn dispatch(
+    device: &wgpu::Device,
+    pass: &mut wgpu::ComputePass,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: &[&wgpu::Buffer],
+    params: [u32; 4],
+    groups: [u32; 3],
+) {
+    let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("params"),
+        contents: &params.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>(),
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .chain([&&uniform])
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+        .collect();
+    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, &bind_group, &[]);
+    pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+}

@@ -1,0 +1,15 @@
+//! The WebGPU backend's kernels: the transformer forward pass of the Llama architecture as WGSL
+//! compute shaders on `wgpu`, one kernel family per `.wgsl` file, the same code natively (Vulkan;
+//! Mesa's lavapipe in CI) and in the browser (WebGPU).
+//!
+//! All arithmetic is f32 (SwiftShader, the headless browser's adapter, has no `shader-f16`).
+//! Weights keep their GGUF block formats on the GPU, repacked to 32-bit words ([`GpuMatrix`]).
+
+mod context;
+mod kernels;
+mod matrix;
+
+pub use context::{GpuContext, GpuError};
+pub use kernels::{rope_table, Kernels};
+pub use matrix::{GpuMatrix, WeightFormat};
+pub use wgpu;

@@ -1,0 +1,98 @@
+//! Weight matrices on the GPU in their GGUF block formats, repacked so that shaders read 32-bit
+//! words: a block's quantized values become whole words and its f16 scale (and Q4_1's minimum)
+//! an f32 in a separate array. Nothing is dequantized on upload: Q8_0 stays 8 bits a weight.
+
+use half::f16;
+
+use crate::context::{GpuContext, GpuError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightFormat {
+    F32,
+    Q8_0,
+    Q4_0,
+    Q4_1,
+}
+
+impl WeightFormat {
+    pub const ALL: [WeightFormat; 4] = [WeightFormat::F32, WeightFormat::Q8_0, WeightFormat::Q4_0, WeightFormat::Q4_1];
+
+    /// `FORMAT` in dequant.wgsl.
+    pub fn shader_code(self) -> u32 {
+        self.index() as u32
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            WeightFormat::F32 => 0,
+            WeightFormat::Q8_0 => 1,
+            WeightFormat::Q4_0 => 2,
+            WeightFormat::Q4_1 => 3,
+        }
+    }
+
+    /// Bytes of one 32-weight block in a GGUF file.
+    pub fn gguf_block_bytes(self) -> usize {
+        match self {
+            WeightFormat::F32 => 128,
+            WeightFormat::Q8_0 => 34,
+            WeightFormat::Q4_0 => 18,
+            WeightFormat::Q4_1 => 20,
+        }
+    }
+}
+
+pub struct GpuMatrix {
+    pub format: WeightFormat,
+    pub rows: usize,
+    pub cols: usize,
+    pub words: wgpu::Buffer,
+    pub scales: wgpu::Buffer,
+}
+
+impl GpuMatrix {
+    /// Upload a `rows × cols` matrix from its GGUF bytes.
+    pub fn upload(
+        ctx: &GpuContext,
+        label: &str,
+        format: WeightFormat,
+        rows: usize,
+        cols: usize,
+        bytes: &[u8],
+    ) -> Result<Self, GpuError> {
+        let (words, scales) = repack(format, rows, cols, bytes);
+        let scales = if scales.is_empty() { vec![0.0] } else { scales };
+        Ok(Self {
+            format,
+            rows,
+            cols,
+            words: ctx.storage_u32(&format!("{label} weights"), &words)?,
+            scales: ctx.storage_f32(&format!("{label} scales"), &scales)?,
+        })
+    }
+}
+
+/// The words and scales of a matrix's GGUF bytes (`cols` a multiple of 32).
+pub fn repack(format: WeightFormat, rows: usize, cols: usize, bytes: &[u8]) -> (Vec<u32>, Vec<f32>) {
+    assert!(cols.is_multiple_of(32), "rows of {cols} are not whole 32-weight blocks");
+    let blocks = rows * cols / 32;
+    assert_eq!(bytes.len(), blocks * format.gguf_block_bytes(), "{format:?} matrix of {rows} × {cols}");
+    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let half = |b: &[u8]| f16::from_le_bytes([b[0], b[1]]).to_f32();
+    let mut words = Vec::with_capacity(blocks * 8);
+    let mut scales = Vec::with_capacity(blocks * 2);
+    for block in bytes.chunks_exact(format.gguf_block_bytes()) {
+        match format {
+            WeightFormat::F32 => words.extend(block.chunks_exact(4).map(word)),
+            WeightFormat::Q8_0 | WeightFormat::Q4_0 => {
+                scales.push(half(block));
+                words.extend(block[2..].chunks_exact(4).map(word));
+            }
+            WeightFormat::Q4_1 => {
+                scales.extend([half(block), half(&block[2..])]);
+                words.extend(block[4..].chunks_exact(4).map(word));
+            }
+        }
+    }
+    (words, scales)
+}
