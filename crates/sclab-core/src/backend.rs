@@ -104,3 +104,30 @@ pub trait Backend {
     /// Append each request's tokens to its sequence and return what it asked for.
     async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError>;
 }
+
+/// The checks every backend makes before a forward call: known, distinct sequences, at least
+/// one token each, token ids inside the vocabulary, and room left in the context.
+pub fn check_batch(
+    info: &ModelInfo,
+    batch: &[ForwardRequest],
+    seq_len: impl Fn(SeqId) -> Result<usize, BackendError>,
+) -> Result<(), BackendError> {
+    let mut seen = std::collections::HashSet::new();
+    for req in batch {
+        let len = seq_len(req.seq)?;
+        if !seen.insert(req.seq) {
+            return Err(BackendError::DuplicateSequence(req.seq));
+        }
+        if req.tokens.is_empty() {
+            return Err(BackendError::EmptyRequest(req.seq));
+        }
+        if let Some(&token) = req.tokens.iter().find(|&&t| t as usize >= info.vocab_size) {
+            return Err(BackendError::InvalidToken { token, vocab: info.vocab_size });
+        }
+        let needed = len + req.tokens.len();
+        if needed > info.context_length {
+            return Err(BackendError::ContextOverflow { seq: req.seq, needed, limit: info.context_length });
+        }
+    }
+    Ok(())
+}

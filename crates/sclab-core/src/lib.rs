@@ -12,7 +12,9 @@ pub mod sampling;
 pub mod scoring;
 pub mod tasks;
 
-pub use backend::{Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId};
+pub use backend::{
+    check_batch, Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId,
+};
 pub use generate::{generate, GenerateParams, Generated, StopReason};
 pub use sampling::{Sampler, SamplingParams};
 pub use scoring::score_continuation;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sclab_core::{Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
+use sclab_core::{check_batch, Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
 
 use crate::kv_cache::KvSeq;
 use crate::llama::LlamaModel;
@@ -39,28 +39,6 @@ impl CpuBackend {
         self.next_id += 1;
         self.seqs.insert(id, seq);
         id
-    }
-
-    fn validate(&self, batch: &[ForwardRequest]) -> Result<(), BackendError> {
-        let vocab = self.info.vocab_size;
-        let mut seen = std::collections::HashSet::new();
-        for req in batch {
-            let len = self.seq_len(req.seq)?;
-            if !seen.insert(req.seq) {
-                return Err(BackendError::DuplicateSequence(req.seq));
-            }
-            if req.tokens.is_empty() {
-                return Err(BackendError::EmptyRequest(req.seq));
-            }
-            if let Some(&token) = req.tokens.iter().find(|&&t| t as usize >= vocab) {
-                return Err(BackendError::InvalidToken { token, vocab });
-            }
-            let needed = len + req.tokens.len();
-            if needed > self.info.context_length {
-                return Err(BackendError::ContextOverflow { seq: req.seq, needed, limit: self.info.context_length });
-            }
-        }
-        Ok(())
     }
 }
 
@@ -97,7 +75,7 @@ impl Backend for CpuBackend {
     }
 
     async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
-        self.validate(batch)?;
+        check_batch(&self.info, batch, |seq| self.seq_len(seq))?;
         // Take the caches out so the model can borrow them all mutably at once.
         let mut caches: Vec<KvSeq> = batch.iter().map(|r| self.seqs.remove(&r.seq).expect("validated above")).collect();
         let outputs = {

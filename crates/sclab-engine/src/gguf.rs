@@ -121,8 +121,20 @@ impl GgufFile {
         self.content.tensor_infos.contains_key(name)
     }
 
-    /// A 2-D weight `rows × cols` (GGUF stores it as `[cols, rows]`, cols contiguous).
-    pub fn matrix(&mut self, name: &str) -> Result<QMatrix> {
+    /// A 2-D weight's block format, `rows × cols` and raw bytes, as stored (for the GPU, which
+    /// keeps its own layout).
+    pub fn raw_matrix(&mut self, name: &str) -> Result<(GgmlDType, usize, usize, Vec<u8>)> {
+        let (dtype, start, rows, cols) = self.locate(name)?;
+        let mut bytes = vec![0u8; tensor_bytes(dtype, rows * cols)];
+        self.reader
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.reader.read_exact(&mut bytes))
+            .map_err(|source| EngineError::Io { path: self.path.clone(), source })?;
+        Ok((dtype, rows, cols, bytes))
+    }
+
+    /// Block format, file offset and `rows × cols` of a 1-D or 2-D tensor.
+    fn locate(&self, name: &str) -> Result<(GgmlDType, u64, usize, usize)> {
         let info = self.content.tensor_infos.get(name).ok_or_else(|| EngineError::MissingTensor(name.to_owned()))?;
         let (dtype, offset, dims) = (info.ggml_dtype, info.offset, info.shape.dims().to_vec());
         let (rows, cols) = match dims[..] {
@@ -135,7 +147,12 @@ impl GgufFile {
                 })
             }
         };
-        let start = self.content.tensor_data_offset + offset;
+        Ok((dtype, self.content.tensor_data_offset + offset, rows, cols))
+    }
+
+    /// A 2-D weight `rows × cols` (GGUF stores it as `[cols, rows]`, cols contiguous).
+    pub fn matrix(&mut self, name: &str) -> Result<QMatrix> {
+        let (dtype, start, rows, cols) = self.locate(name)?;
         let path = self.path.clone();
         let reader = &mut self.reader;
         QMatrix::read(name, dtype, rows, cols, |buf| {

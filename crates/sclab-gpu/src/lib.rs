@@ -5,11 +5,16 @@
 //! All arithmetic is f32 (SwiftShader, the headless browser's adapter, has no `shader-f16`).
 //! Weights keep their GGUF block formats on the GPU, repacked to 32-bit words ([`GpuMatrix`]).
 
+mod backend;
 mod context;
 mod kernels;
+mod kv;
 mod matrix;
+mod model;
 
+pub use backend::GpuBackend;
 pub use context::{GpuContext, GpuError};
-pub use kernels::{rope_table, Kernels};
+pub use kernels::{rope_table, AttentionShape, Kernels, PAGE};
 pub use matrix::{GpuMatrix, WeightFormat};
+pub use model::{GpuModel, LoadError};
 pub use wgpu;

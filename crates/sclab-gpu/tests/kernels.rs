@@ -146,7 +146,7 @@ fn rms_norm_swiglu_add_and_softmax_match_the_cpu_engine() {
     let got = run(&ctx, &gb, gate.len(), |p| kernels.swiglu(p, &gb, &ub, gate.len() as u32));
     assert_close(&got, &want, "swiglu");
     let want: Vec<f32> = want.iter().zip(&up).map(|(a, u)| a + u).collect();
-    let got = run(&ctx, &gb, gate.len(), |p| kernels.add(p, &gb, &ub, gate.len() as u32));
+    let got = run(&ctx, &gb, gate.len(), |p| kernels.add(p, &gb, &ub, gate.len() as u32, gate.len() as u32));
     assert_close(&got, &want, "add");
 
     let (rows, cols) = (4, 300);

@@ -1,9 +1,9 @@
-// Element-wise steps of the block: SwiGLU (gate = silu(gate) · up) and the residual add
-// (acc += x), each over `n` values.
+// Element-wise steps of the block: SwiGLU (gate = silu(gate) · up) and the residual or bias
+// add (acc += x, x repeating every `period` values), each over `n` values.
 
 struct Params {
     n: u32,
-    _pad0: u32,
+    period: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -25,6 +25,6 @@ fn swiglu(@builtin(global_invocation_id) id: vec3<u32>) {
 fn add(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x + id.y * 65535u * 64u;
     if (i < p.n) {
-        acc[i] += other[i];
+        acc[i] += other[i % p.period];
     }
 }

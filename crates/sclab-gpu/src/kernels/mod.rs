@@ -1,6 +1,6 @@
-//! The compute pipelines, compiled once per device, and how each is dispatched. Every kernel's
-//! storage buffers are bindings 0, 1, … in order and its parameters (four 32-bit words) the
-//! uniform after them, so one `dispatch` serves all.
+//! The compute pipelines, compiled once per device, and how each is dispatched. A kernel's
+//! storage buffers are bound in order from binding 0 (attention names its bindings) and its
+//! parameters, 32-bit words, are the uniform after them, so one `dispatch` serves all.
 
 use wgpu::util::DeviceExt;
 
@@ -13,6 +13,11 @@ const NORM: &str = include_str!("norm.wgsl");
 const ROPE: &str = include_str!("rope.wgsl");
 const ELEMENTWISE: &str = include_str!("elementwise.wgsl");
 const SOFTMAX: &str = include_str!("softmax.wgsl");
+const ATTENTION: &str = include_str!("attention.wgsl");
+const KV_CACHE: &str = include_str!("kv_cache.wgsl");
+
+/// Positions per page of the KV cache (`PAGE` in attention.wgsl and kv_cache.wgsl).
+pub const PAGE: usize = 16;
 
 /// Threads per workgroup of every kernel.
 const WORKGROUP: u32 = 64;
@@ -30,6 +35,9 @@ pub struct Kernels {
     swiglu: wgpu::ComputePipeline,
     add: wgpu::ComputePipeline,
     softmax: wgpu::ComputePipeline,
+    scores: wgpu::ComputePipeline,
+    values: wgpu::ComputePipeline,
+    kv_store: wgpu::ComputePipeline,
 }
 
 fn module(device: &wgpu::Device, label: &str, source: &str) -> wgpu::ShaderModule {
@@ -63,6 +71,7 @@ impl Kernels {
             WeightFormat::ALL.map(|f| pipeline(device, m, "main", &[("FORMAT", f.shader_code() as f64)]))
         };
         let elementwise = module(device, "elementwise", ELEMENTWISE);
+        let attention = module(device, "attention", ATTENTION);
         Self {
             device: device.clone(),
             matmul: per_format(&matmul),
@@ -72,6 +81,9 @@ impl Kernels {
             swiglu: pipeline(device, &elementwise, "swiglu", &[]),
             add: pipeline(device, &elementwise, "add", &[]),
             softmax: pipeline(device, &module(device, "softmax", SOFTMAX), "main", &[]),
+            scores: pipeline(device, &attention, "scores_main", &[]),
+            values: pipeline(device, &attention, "values_main", &[]),
+            kv_store: pipeline(device, &module(device, "kv_cache", KV_CACHE), "main", &[]),
         }
     }
 
@@ -149,15 +161,69 @@ impl Kernels {
         dispatch(&self.device, pass, &self.swiglu, &[gate, up], [n, 0, 0, 0], elementwise_groups(n));
     }
 
-    /// `acc += x` over `n` values.
-    pub fn add(&self, pass: &mut wgpu::ComputePass, acc: &wgpu::Buffer, x: &wgpu::Buffer, n: u32) {
-        dispatch(&self.device, pass, &self.add, &[acc, x], [n, 0, 0, 0], elementwise_groups(n));
+    /// `acc += x` over `n` values, `x` repeating every `period` values (a bias on every row).
+    pub fn add(&self, pass: &mut wgpu::ComputePass, acc: &wgpu::Buffer, x: &wgpu::Buffer, n: u32, period: u32) {
+        dispatch(&self.device, pass, &self.add, &[acc, x], [n, period, 0, 0], elementwise_groups(n));
+    }
+
+    /// Write each row's `width` values of `src` into its slot of the paged cache `pages`.
+    /// `row_info` holds per row its position and the offset of its page table in `page_table`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn kv_store(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        src: &wgpu::Buffer,
+        pages: &wgpu::Buffer,
+        row_info: &wgpu::Buffer,
+        page_table: &wgpu::Buffer,
+        rows: u32,
+        width: u32,
+    ) {
+        let groups = [width.div_ceil(WORKGROUP), rows, 1];
+        dispatch(&self.device, pass, &self.kv_store, &[src, pages, row_info, page_table], [rows, width, 0, 0], groups);
+    }
+
+    /// Causal attention of `shape.rows` query rows over the paged cache: `out` (rows × heads ×
+    /// head_dim). `scores` needs rows × heads × `shape.span` values.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attention(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        q: &wgpu::Buffer,
+        keys: &wgpu::Buffer,
+        values: &wgpu::Buffer,
+        row_info: &wgpu::Buffer,
+        page_table: &wgpu::Buffer,
+        scores: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        shape: AttentionShape,
+    ) {
+        let AttentionShape { rows, heads, kv_heads, head_dim, span } = shape;
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let params = [rows, heads, kv_heads, head_dim, span, scale.to_bits(), 0, 0];
+        let score_bindings = [(0, q), (1, keys), (3, row_info), (4, page_table), (5, scores)];
+        let groups = [span.div_ceil(WORKGROUP), rows * heads, 1];
+        dispatch_bound(&self.device, pass, &self.scores, &score_bindings, 7, &params, groups);
+        self.softmax(pass, scores, rows * heads, span);
+        let value_bindings = [(2, values), (3, row_info), (4, page_table), (5, scores), (6, out)];
+        let groups = [head_dim.div_ceil(WORKGROUP), rows * heads, 1];
+        dispatch_bound(&self.device, pass, &self.values, &value_bindings, 7, &params, groups);
     }
 
     /// Softmax of each of `rows` rows of `cols` values, in place.
     pub fn softmax(&self, pass: &mut wgpu::ComputePass, data: &wgpu::Buffer, rows: u32, cols: u32) {
         dispatch(&self.device, pass, &self.softmax, &[data], [rows, cols, 0, 0], [rows, 1, 1]);
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionShape {
+    pub rows: u32,
+    pub heads: u32,
+    pub kv_heads: u32,
+    pub head_dim: u32,
+    /// Cached positions per (row, head) in `scores`: the longest sequence of the batch.
+    pub span: u32,
 }
 
 /// The cos/sin table of the rotary embedding for positions `0..positions`, computed as the CPU
@@ -192,16 +258,32 @@ fn dispatch(
     params: [u32; 4],
     groups: [u32; 3],
 ) {
+    let bound: Vec<(u32, &wgpu::Buffer)> = buffers.iter().enumerate().map(|(i, b)| (i as u32, *b)).collect();
+    dispatch_bound(device, pass, pipeline, &bound, buffers.len() as u32, &params, groups);
+}
+
+/// `buffers` at their named bindings, `params` (padded to 16 bytes) at `params_binding`.
+fn dispatch_bound(
+    device: &wgpu::Device,
+    pass: &mut wgpu::ComputePass,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: &[(u32, &wgpu::Buffer)],
+    params_binding: u32,
+    params: &[u32],
+    groups: [u32; 3],
+) {
+    let mut words = params.to_vec();
+    words.resize(params.len().div_ceil(4) * 4, 0);
     let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some("params"),
-        contents: &params.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>(),
+        contents: &words.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>(),
         usage: wgpu::BufferUsages::UNIFORM,
     });
     let entries: Vec<wgpu::BindGroupEntry> = buffers
         .iter()
-        .chain([&&uniform])
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+        .copied()
+        .chain([(params_binding, &uniform)])
+        .map(|(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() })
         .collect();
     let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: None,

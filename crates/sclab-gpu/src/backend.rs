@@ -1,0 +1,267 @@
+//! The GPU implementation of the backend contract: the forward pass of every request of a batch
+//! as the rows of one set of kernel dispatches, encoded into one command buffer; logits and
+//! hidden states come back through an awaited readback (polled natively, the event loop in the
+//! browser).
+
+use std::collections::HashMap;
+
+use sclab_core::{check_batch, Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId};
+
+use crate::context::GpuContext;
+use crate::kernels::{AttentionShape, Kernels};
+use crate::kv::{PagedKv, SeqPages};
+use crate::model::GpuModel;
+
+pub struct GpuBackend {
+    ctx: GpuContext,
+    kernels: Kernels,
+    model: GpuModel,
+    info: ModelInfo,
+    kv: PagedKv,
+    seqs: HashMap<SeqId, SeqPages>,
+    next_id: u32,
+}
+
+fn device_error(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Device(e.to_string())
+}
+
+impl GpuBackend {
+    /// `cache_positions`: how many positions the KV cache holds over all sequences (forks
+    /// share their common prefix).
+    pub fn new(
+        ctx: GpuContext,
+        model: GpuModel,
+        stop_tokens: Vec<u32>,
+        cache_positions: usize,
+    ) -> Result<Self, crate::GpuError> {
+        let c = &model.config;
+        let info = ModelInfo {
+            architecture: c.architecture.clone(),
+            n_layers: c.n_layers,
+            hidden_size: c.hidden_size,
+            vocab_size: c.vocab_size,
+            context_length: c.context_length,
+            stop_tokens,
+        };
+        let kv = PagedKv::new(&ctx, c.n_layers, c.kv_dim(), cache_positions.div_ceil(crate::PAGE))?;
+        let kernels = Kernels::new(&ctx.device);
+        Ok(Self { ctx, kernels, model, info, kv, seqs: HashMap::new(), next_id: 0 })
+    }
+
+    pub fn adapter(&self) -> &wgpu::AdapterInfo {
+        &self.ctx.info
+    }
+
+    fn insert(&mut self, seq: SeqPages) -> SeqId {
+        let id = SeqId(self.next_id);
+        self.next_id += 1;
+        self.seqs.insert(id, seq);
+        id
+    }
+}
+
+impl Backend for GpuBackend {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn new_sequence(&mut self) -> SeqId {
+        self.insert(SeqPages::default())
+    }
+
+    fn fork(&mut self, seq: SeqId) -> Result<SeqId, BackendError> {
+        let parent = self.seqs.get(&seq).ok_or(BackendError::UnknownSequence(seq))?.clone();
+        let child = self.kv.share(&parent);
+        Ok(self.insert(child))
+    }
+
+    fn rollback(&mut self, seq: SeqId, len: usize) -> Result<(), BackendError> {
+        let pages = self.seqs.get_mut(&seq).ok_or(BackendError::UnknownSequence(seq))?;
+        if len > pages.len {
+            return Err(BackendError::InvalidRollback { seq, to: len, len: pages.len });
+        }
+        self.kv.truncate(pages, len);
+        Ok(())
+    }
+
+    fn free(&mut self, seq: SeqId) {
+        if let Some(pages) = self.seqs.remove(&seq) {
+            self.kv.release(&pages.pages);
+        }
+    }
+
+    fn seq_len(&self, seq: SeqId) -> Result<usize, BackendError> {
+        self.seqs.get(&seq).map(|s| s.len).ok_or(BackendError::UnknownSequence(seq))
+    }
+
+    async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
+        check_batch(&self.info, batch, |seq| self.seq_len(seq))?;
+        let c = self.model.config.clone();
+        let (d, kv_dim, q_dim, ffn) = (c.hidden_size, c.kv_dim(), c.n_heads * c.head_dim, c.ffn_size);
+        let device = &self.ctx.device;
+        let mut encoder = device.create_command_encoder(&Default::default());
+
+        // Rows: every new token, in request order, with its position and its page table.
+        let (mut ids, mut row_info, mut page_table, mut positions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut last_row = Vec::with_capacity(batch.len());
+        let mut span = 0;
+        for req in batch {
+            let seq = self.seqs.get_mut(&req.seq).expect("checked");
+            let new_len = seq.len + req.tokens.len();
+            if !self.kv.reserve(&mut encoder, seq, new_len) {
+                return Err(BackendError::Device("the GPU KV cache is full".into()));
+            }
+            let table = page_table.len() as u32;
+            page_table.extend(&seq.pages);
+            for (t, &token) in req.tokens.iter().enumerate() {
+                let pos = (seq.len + t) as u32;
+                ids.push(token);
+                positions.push(pos);
+                row_info.extend([pos, table]);
+            }
+            last_row.push(ids.len() - 1);
+            span = span.max(new_len);
+        }
+        let m = ids.len();
+        let ctx = &self.ctx;
+        let upload = |label: &str, values: &[u32]| ctx.storage_u32(label, values).map_err(device_error);
+        let zeros = |label: &str, len: usize| ctx.zeros(label, len).map_err(device_error);
+        let (ids_b, info_b, table_b, pos_b) = (
+            upload("ids", &ids)?,
+            upload("rows", &row_info)?,
+            upload("pages", &page_table)?,
+            upload("positions", &positions)?,
+        );
+        let (x, h) = (zeros("x", m * d)?, zeros("h", m * d)?);
+        let (q, k, v, att) =
+            (zeros("q", m * q_dim)?, zeros("k", m * kv_dim)?, zeros("v", m * kv_dim)?, zeros("att", m * q_dim)?);
+        let (gate, up) = (zeros("gate", m * ffn)?, zeros("up", m * ffn)?);
+        let scores = zeros("scores", m * c.n_heads * span)?;
+        let want_hidden: Vec<usize> =
+            batch.iter().enumerate().filter(|(_, r)| r.hidden).map(|(i, _)| last_row[i]).collect();
+        let hidden = zeros("hidden", c.n_layers * want_hidden.len().max(1) * d)?;
+
+        let kernels = &self.kernels;
+        let model = &self.model;
+        let shape = AttentionShape {
+            rows: m as u32,
+            heads: c.n_heads as u32,
+            kv_heads: c.n_kv_heads as u32,
+            head_dim: c.head_dim as u32,
+            span: span as u32,
+        };
+        let mu = m as u32;
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            kernels.embedding(&mut pass, &ids_b, &model.embedding, &x, mu);
+        }
+        for (l, layer) in model.layers.iter().enumerate() {
+            {
+                let pass = &mut encoder.begin_compute_pass(&Default::default());
+                kernels.rms_norm(pass, &x, &layer.attn_norm, &h, mu, d as u32, c.rms_eps);
+                kernels.matmul(pass, &h, &layer.wq, &q, mu);
+                kernels.matmul(pass, &h, &layer.wk, &k, mu);
+                kernels.matmul(pass, &h, &layer.wv, &v, mu);
+                if let Some([bq, bk, bv]) = &layer.bias {
+                    kernels.add(pass, &q, bq, (m * q_dim) as u32, q_dim as u32);
+                    kernels.add(pass, &k, bk, (m * kv_dim) as u32, kv_dim as u32);
+                    kernels.add(pass, &v, bv, (m * kv_dim) as u32, kv_dim as u32);
+                }
+                let halves = model.halves();
+                kernels.rope(pass, &q, &pos_b, &model.rope_table, mu, c.n_heads as u32, c.head_dim as u32, halves);
+                kernels.rope(pass, &k, &pos_b, &model.rope_table, mu, c.n_kv_heads as u32, c.head_dim as u32, halves);
+                kernels.kv_store(pass, &k, &self.kv.keys[l], &info_b, &table_b, mu, kv_dim as u32);
+                kernels.kv_store(pass, &v, &self.kv.values[l], &info_b, &table_b, mu, kv_dim as u32);
+                kernels.attention(
+                    pass,
+                    &q,
+                    &self.kv.keys[l],
+                    &self.kv.values[l],
+                    &info_b,
+                    &table_b,
+                    &scores,
+                    &att,
+                    shape,
+                );
+                kernels.matmul(pass, &att, &layer.wo, &h, mu);
+                kernels.add(pass, &x, &h, (m * d) as u32, (m * d) as u32);
+                kernels.rms_norm(pass, &x, &layer.ffn_norm, &h, mu, d as u32, c.rms_eps);
+                kernels.matmul(pass, &h, &layer.w_gate, &gate, mu);
+                kernels.matmul(pass, &h, &layer.w_up, &up, mu);
+                kernels.swiglu(pass, &gate, &up, (m * ffn) as u32);
+                kernels.matmul(pass, &gate, &layer.w_down, &h, mu);
+                kernels.add(pass, &x, &h, (m * d) as u32, (m * d) as u32);
+            }
+            for (i, &row) in want_hidden.iter().enumerate() {
+                let at = ((l * want_hidden.len() + i) * d * 4) as u64;
+                encoder.copy_buffer_to_buffer(&x, (row * d * 4) as u64, &hidden, at, (d * 4) as u64);
+            }
+        }
+
+        // Only the rows whose logits were asked for go through the output head.
+        let mut logit_rows = Vec::new();
+        let mut first_logit_row = Vec::with_capacity(batch.len());
+        let mut start = 0;
+        for (r, req) in batch.iter().enumerate() {
+            first_logit_row.push(logit_rows.len());
+            match req.logits {
+                LogitPositions::None => {}
+                LogitPositions::Last => logit_rows.push(last_row[r]),
+                LogitPositions::All => logit_rows.extend(start..start + req.tokens.len()),
+            }
+            start += req.tokens.len();
+        }
+        let vocab = c.vocab_size;
+        let n_logits = logit_rows.len();
+        let selected = zeros("selected", n_logits.max(1) * d)?;
+        let logits = zeros("logits", n_logits.max(1) * vocab)?;
+        for (i, &row) in logit_rows.iter().enumerate() {
+            encoder.copy_buffer_to_buffer(&x, (row * d * 4) as u64, &selected, (i * d * 4) as u64, (d * 4) as u64);
+        }
+        if n_logits > 0 {
+            let pass = &mut encoder.begin_compute_pass(&Default::default());
+            let nl = n_logits as u32;
+            kernels.rms_norm(pass, &selected, &model.output_norm, &h, nl, d as u32, c.rms_eps);
+            kernels.matmul(pass, &h, model.head(), &logits, nl);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+
+        let logits = if n_logits > 0 {
+            self.ctx.read_f32(&logits, n_logits * vocab).await.map_err(device_error)?
+        } else {
+            Vec::new()
+        };
+        let hidden = if want_hidden.is_empty() {
+            Vec::new()
+        } else {
+            self.ctx.read_f32(&hidden, c.n_layers * want_hidden.len() * d).await.map_err(device_error)?
+        };
+        for req in batch {
+            self.seqs.get_mut(&req.seq).expect("checked").len += req.tokens.len();
+        }
+        let mut hidden_index = 0;
+        Ok(batch
+            .iter()
+            .enumerate()
+            .map(|(r, req)| {
+                let count = match req.logits {
+                    LogitPositions::None => 0,
+                    LogitPositions::Last => 1,
+                    LogitPositions::All => req.tokens.len(),
+                };
+                let first = first_logit_row[r];
+                let states = req.hidden.then(|| {
+                    let i = hidden_index;
+                    hidden_index += 1;
+                    (0..c.n_layers).map(|l| hidden[(l * want_hidden.len() + i) * d..][..d].to_vec()).collect()
+                });
+                ForwardOutput {
+                    seq: req.seq,
+                    logits: logits[first * vocab..(first + count) * vocab].to_vec(),
+                    hidden: states,
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,122 @@
+//! The GPU backend against the CPU engine on the tiny model (Mesa's lavapipe in CI): the same
+//! logits and hidden states within tolerance, the same greedy tokens, and the cache semantics
+//! of the backend contract (fork, rollback, free).
+
+use std::io::Cursor;
+
+use pollster::block_on;
+use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, SeqId};
+use sclab_engine::gguf::GgufFile;
+use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_testkit::{bytes, tiny_model_bytes, TinySpec};
+
+fn spec(dtype: candle_core::quantized::GgmlDType) -> TinySpec {
+    TinySpec { dtype, ..Default::default() }
+}
+
+fn both(spec: &TinySpec) -> (sclab_engine::LoadedModel, GpuBackend) {
+    let model = tiny_model_bytes(spec);
+    let cpu = sclab_engine::load_from_reader("tiny.gguf", Box::new(Cursor::new(model.clone()))).unwrap();
+    let ctx = block_on(GpuContext::new()).expect("a Vulkan adapter (Debian: mesa-vulkan-drivers)");
+    let mut gguf = GgufFile::from_reader("tiny.gguf".as_ref(), Box::new(Cursor::new(model))).unwrap();
+    let gpu_model = GpuModel::load(&ctx, &mut gguf).unwrap();
+    let stop = sclab_core::Backend::info(&cpu.backend).stop_tokens.clone();
+    let gpu = GpuBackend::new(ctx, gpu_model, stop, 1024).unwrap();
+    (cpu, gpu)
+}
+
+fn forward(b: &mut impl Backend, seq: SeqId, tokens: &[u32], logits: LogitPositions) -> sclab_core::ForwardOutput {
+    let req = ForwardRequest { seq, tokens: tokens.to_vec(), logits, hidden: true };
+    block_on(b.forward(&[req])).unwrap().remove(0)
+}
+
+/// Max abs difference relative to the largest value.
+fn relative(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let largest = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max) / largest
+}
+
+fn greedy(b: &mut impl Backend, prompt: &[u32], n: usize) -> Vec<u32> {
+    let seq = b.new_sequence();
+    let first = forward(b, seq, prompt, LogitPositions::Last).logits;
+    let params = GenerateParams { sampling: SamplingParams::GREEDY, max_tokens: n, seed: 0, first_stream: 0 };
+    let out = block_on(generate(b, &[seq], vec![first], &params, |_, _| true)).unwrap().remove(0);
+    b.free(seq);
+    out.tokens
+}
+
+#[test]
+fn the_gpu_forward_pass_matches_the_cpu_engine_in_each_format() {
+    use candle_core::quantized::GgmlDType::*;
+    for dtype in [F32, Q8_0, Q4_0, Q4_1] {
+        let (mut cpu, mut gpu) = both(&spec(dtype));
+        let prompt = bytes("<|im_start|>user\nhello there, tiny model<|im_end|>\n<|im_start|>assistant\n");
+        let (c, g) = (cpu.backend.new_sequence(), gpu.new_sequence());
+        let want = forward(&mut cpu.backend, c, &prompt, LogitPositions::All);
+        let got = forward(&mut gpu, g, &prompt, LogitPositions::All);
+        assert!(
+            relative(&got.logits, &want.logits) < 1e-3,
+            "{dtype:?} logits: {}",
+            relative(&got.logits, &want.logits)
+        );
+        let (gh, wh) = (got.hidden.unwrap(), want.hidden.unwrap());
+        assert_eq!(gh.len(), wh.len());
+        for (l, (a, b)) in gh.iter().zip(&wh).enumerate() {
+            assert!(relative(a, b) < 1e-3, "{dtype:?} hidden state of layer {l}: {}", relative(a, b));
+        }
+        // One more token on the cached prefix: the cache holds what the CPU's holds.
+        let next = bytes("I");
+        let want = forward(&mut cpu.backend, c, &next, LogitPositions::Last);
+        let got = forward(&mut gpu, g, &next, LogitPositions::Last);
+        assert!(relative(&got.logits, &want.logits) < 1e-3, "{dtype:?} cached step");
+        assert_eq!(greedy(&mut gpu, &prompt, 32), greedy(&mut cpu.backend, &prompt, 32), "{dtype:?} greedy tokens");
+    }
+}
+
+#[test]
+fn qwen2_biases_and_halves_rope_match_the_cpu_engine() {
+    let (mut cpu, mut gpu) = both(&TinySpec { architecture: "qwen2", ..spec(candle_core::quantized::GgmlDType::Q8_0) });
+    let prompt = bytes("qwen2 adds biases to q, k and v");
+    let (c, g) = (cpu.backend.new_sequence(), gpu.new_sequence());
+    let want = forward(&mut cpu.backend, c, &prompt, LogitPositions::All).logits;
+    let got = forward(&mut gpu, g, &prompt, LogitPositions::All).logits;
+    assert!(relative(&got, &want) < 1e-3, "{}", relative(&got, &want));
+}
+
+#[test]
+fn forks_rollbacks_and_batches_keep_each_sequence_its_own() {
+    let (_, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
+    // 21 tokens: the fork point falls inside a page, so the first append copies it.
+    let prompt = bytes("a shared prefix of 21");
+    let (a_tail, b_tail) = (bytes(" then apples"), bytes(" or bananas!"));
+    let reference = |gpu: &mut GpuBackend, tail: &[u32]| {
+        let s = gpu.new_sequence();
+        let all: Vec<u32> = prompt.iter().chain(tail).copied().collect();
+        let out = forward(gpu, s, &all, LogitPositions::Last).logits;
+        gpu.free(s);
+        out
+    };
+    let (want_a, want_b) = (reference(&mut gpu, &a_tail), reference(&mut gpu, &b_tail));
+
+    let parent = gpu.new_sequence();
+    forward(&mut gpu, parent, &prompt, LogitPositions::None);
+    let child = gpu.fork(parent).unwrap();
+    // Both sequences in one batch, each appending its own tail.
+    let outs = block_on(gpu.forward(&[
+        ForwardRequest { seq: parent, tokens: a_tail.clone(), logits: LogitPositions::Last, hidden: false },
+        ForwardRequest { seq: child, tokens: b_tail.clone(), logits: LogitPositions::Last, hidden: false },
+    ]))
+    .unwrap();
+    assert!(relative(&outs[0].logits, &want_a) < 1e-5, "parent after the fork appended");
+    assert!(relative(&outs[1].logits, &want_b) < 1e-5, "the fork");
+
+    // Roll the parent back to the prefix and take the other tail: as if it never went on.
+    gpu.rollback(parent, prompt.len()).unwrap();
+    assert_eq!(gpu.seq_len(parent).unwrap(), prompt.len());
+    let again = forward(&mut gpu, parent, &b_tail, LogitPositions::Last).logits;
+    assert!(relative(&again, &want_b) < 1e-5, "after rollback");
+    gpu.free(child);
+    assert!(gpu.seq_len(child).is_err());
+    assert!(gpu.rollback(parent, 10_000).is_err());
+}
