@@ -5,6 +5,7 @@ use anyhow::Context;
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, StopReason};
 use sclab_engine::{Message, TextStream};
 
+use crate::backend_choice::AnyBackend;
 use crate::model_choice::ModelArgs;
 
 #[derive(clap::Args)]
@@ -36,16 +37,18 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let path = args.model.path()?;
-    let mut model = sclab_engine::load(&path).with_context(|| format!("loading {}", path.display()))?;
+    let model = sclab_engine::load(&path).with_context(|| format!("loading {}", path.display()))?;
     let mut messages = Vec::new();
     if let Some(system) = &args.system {
         messages.push(Message::new("system", system.clone()));
     }
     messages.push(Message::user(args.prompt.clone()));
     let prompt = model.chat_tokens(&messages)?;
+    let tokenizer = model.tokenizer;
+    let mut backend = AnyBackend::choose(args.model.backend, &path, model.backend)?;
 
     let started = Instant::now();
-    let backend = &mut model.backend;
+    let backend = &mut backend;
     let seq = backend.new_sequence();
     let request = ForwardRequest { seq, tokens: prompt.clone(), logits: LogitPositions::Last, hidden: false };
     let first = pollster::block_on(backend.forward(&[request]))?.remove(0).logits;
@@ -57,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         first_stream: 0,
     };
-    let mut stream = TextStream::new(&model.tokenizer);
+    let mut stream = TextStream::new(&tokenizer);
     let mut stdout = std::io::stdout();
     let decode_started = Instant::now();
     let generated = pollster::block_on(generate(backend, &[seq], vec![first], &params, |_, token| {
@@ -71,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }))?
     .remove(0);
     let decode_s = decode_started.elapsed().as_secs_f64();
-    let text = model.tokenizer.decode(&generated.tokens)?;
+    let text = tokenizer.decode(&generated.tokens)?;
     let stop = match generated.stop {
         StopReason::StopToken(_) => "stop_token",
         StopReason::MaxTokens => "max_tokens",
@@ -82,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         let out = serde_json::json!({
             "model": path,
+            "backend": backend.name(),
             "prompt_tokens": prompt.len(),
             "generated_tokens": generated.tokens.len(),
             "text": text,

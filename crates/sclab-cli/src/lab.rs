@@ -8,14 +8,17 @@ use anyhow::Context;
 use sclab_assets::Cache;
 use sclab_core::experiment::{Concept, ConceptModel};
 use sclab_core::tasks::TaskError;
-use sclab_engine::{ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
+use sclab_engine::{ChatCodec, ChatTemplate, SentenceEmbedder, Tokenizer, ToxicityClassifier};
 use serde_json::Value;
 
+use crate::backend_choice::AnyBackend;
 use crate::model_choice::{classifier, ensure_asset, ModelArgs};
 
 pub struct Lab {
     pub cache: Cache,
-    pub model: LoadedModel,
+    pub backend: AnyBackend,
+    pub tokenizer: Tokenizer,
+    pub template: ChatTemplate,
     pub model_path: PathBuf,
     pub model_sha256: String,
     pub classifier: ToxicityClassifier,
@@ -28,7 +31,9 @@ impl Lab {
         let model = sclab_engine::load(&model_path).with_context(|| format!("loading {}", model_path.display()))?;
         let model_sha256 = sclab_assets::sha256_file(&model_path)?;
         let classifier = classifier(&cache)?;
-        Ok(Lab { cache, model, model_path, model_sha256, classifier })
+        let backend = AnyBackend::choose(args.backend, &model_path, model.backend)?;
+        let (tokenizer, template) = (model.tokenizer, model.template);
+        Ok(Lab { cache, backend, tokenizer, template, model_path, model_sha256, classifier })
     }
 
     pub fn embedder(&self) -> anyhow::Result<SentenceEmbedder> {
@@ -59,8 +64,8 @@ impl Lab {
         }
         eprintln!("measuring the {} concept on {} (once per model)…", concept.name(), self.model_name());
         let rows = dataset_rows(&self.cache)?;
-        let codec = ChatCodec { tokenizer: &self.model.tokenizer, template: &self.model.template };
-        let measured = pollster::block_on(ConceptModel::measure(&mut self.model.backend, &codec, concept, &rows, 0))?;
+        let codec = ChatCodec { tokenizer: &self.tokenizer, template: &self.template };
+        let measured = pollster::block_on(ConceptModel::measure(&mut self.backend, &codec, concept, &rows, 0))?;
         std::fs::create_dir_all(self.cache.concepts())?;
         write_atomically(&file, &serde_json::to_vec(&measured)?)?;
         Ok(measured)

@@ -1,6 +1,7 @@
 //! `sclab`: the Self-Correction Lab on the command line.
 
 mod assets;
+mod backend_choice;
 mod bench;
 mod chat;
 mod eval_toxicity;

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use sclab_assets::{Cache, Quant};
 
+pub use crate::backend_choice::BackendArg;
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuantArg {
     #[value(name = "q8_0")]
@@ -33,9 +35,17 @@ pub struct ModelArgs {
     /// Quantization of the default model (Q8_0 keeps the shipped model's answers).
     #[arg(long, value_enum, default_value = "q8_0")]
     pub quant: QuantArg,
+    /// cpu, gpu (WebGPU kernels on Vulkan), or auto: a hardware GPU when there is one.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
 }
 
 impl ModelArgs {
+    /// The default model in `quant` on the CPU engine.
+    pub fn default_on_cpu(quant: QuantArg) -> Self {
+        Self { model: None, quant, backend: BackendArg::Cpu }
+    }
+
     pub fn path(&self) -> anyhow::Result<PathBuf> {
         match &self.model {
             Some(path) => Ok(path.clone()),

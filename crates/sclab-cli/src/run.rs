@@ -74,7 +74,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = config(&args)?;
     let mut lab = Lab::open(&args.model)?;
-    let layers = lab.model.backend.info().n_layers;
+    let layers = lab.backend.info().n_layers;
     let experiment = Experiment::new(config.clone(), layers)?;
 
     let (mut file, done) = open_results(&args, &config, &lab)?;
@@ -113,11 +113,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !done.is_empty() {
         eprintln!("resuming: {} items already in {}", done.len(), args.out.display());
     }
-    let codec = ChatCodec { tokenizer: &lab.model.tokenizer, template: &lab.model.template };
+    let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
     for item in &todo {
         bar.set_message(item.id.clone());
         let record = pollster::block_on(experiment.run_item(
-            &mut lab.model.backend,
+            &mut lab.backend,
             &codec,
             item,
             &instruments,
@@ -193,13 +193,13 @@ fn open_results(
 }
 
 fn header(config: &ExperimentConfig, lab: &Lab, concept: &sclab_core::experiment::ConceptModel) -> Header {
-    let info = lab.model.backend.info();
+    let info = lab.backend.info();
     let model = ModelRecord {
         name: lab.model_name(),
         sha256: lab.model_sha256.clone(),
         architecture: info.architecture.clone(),
         layers: info.n_layers,
-        backend: "cpu".into(),
+        backend: lab.backend.name().into(),
     };
     let probe_accuracy = concept.probes.iter().map(|p| p.test_accuracy).collect();
     Header::new(config.clone(), model, probe_accuracy, format!("sclab {}", env!("CARGO_PKG_VERSION")))

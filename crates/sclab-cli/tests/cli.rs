@@ -21,6 +21,16 @@ fn assets_are_idempotent() {
 }
 
 #[test]
+fn chat_answers_the_same_on_the_gpu_backend() {
+    // Mesa's lavapipe in CI: a software adapter, which only an explicit --backend gpu takes.
+    let out = json(&sclab(&["chat", "--prompt", "What is the capital of France?", "--json", "--backend", "gpu"]));
+    assert_eq!(out["backend"], "gpu");
+    assert_eq!(out["text"], "The capital of France is Paris.");
+    let cpu = json(&sclab(&["chat", "--prompt", "What is the capital of France?", "--json", "--backend", "cpu"]));
+    assert_eq!((&cpu["backend"], &cpu["tokens"]), (&serde_json::json!("cpu"), &out["tokens"]));
+}
+
+#[test]
 fn chat_answers_paris_greedily() {
     let out = json(&sclab(&["chat", "--prompt", "What is the capital of France?", "--json"]));
     assert_eq!(out["text"], "The capital of France is Paris.");

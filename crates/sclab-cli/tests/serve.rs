@@ -26,14 +26,16 @@ fn get(port: u16, path: &str) -> String {
 
 fn serve(root: &std::path::Path) -> (Server, u16) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_sclab"))
-        .args(["serve", "--no-stage", "--port", &port.to_string(), "--root"])
-        .arg(root)
-        .spawn()
-        .unwrap();
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_sclab"))
+            .args(["serve", "--no-stage", "--port", &port.to_string(), "--root"])
+            .arg(root)
+            .spawn()
+            .unwrap(),
+    );
     for _ in 0..100 {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Server(child), port);
+            return (server, port);
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -53,6 +53,11 @@ impl GpuBackend {
         &self.ctx.info
     }
 
+    /// Compute dispatches encoded so far.
+    pub fn dispatches(&self) -> u64 {
+        self.kernels.dispatches()
+    }
+
     fn insert(&mut self, seq: SeqPages) -> SeqId {
         let id = SeqId(self.next_id);
         self.next_id += 1;

@@ -42,8 +42,8 @@ pub fn measure(model: &ModelArgs) -> anyhow::Result<ExperimentBench> {
     };
     let concept = lab.concept(config.concept())?;
     let embedder = lab.embedder()?;
-    let codec = ChatCodec { tokenizer: &lab.model.tokenizer, template: &lab.model.template };
-    let backend = &mut lab.model.backend;
+    let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
+    let backend = &mut lab.backend;
 
     // Warm up caches and thread pools once, untimed.
     pollster::block_on(run_item(

@@ -4,6 +4,7 @@
 
 mod browser;
 mod experiment;
+mod gpu;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions};
-use sclab_engine::{CpuBackend, Message};
+use sclab_engine::Message;
 use serde::Serialize;
 
 use crate::model_choice::{default_model, QuantArg};
@@ -52,6 +53,10 @@ pub struct Args {
     /// ./scripts/build-wasm, `npm ci` and Debian's chromium-driver).
     #[arg(long)]
     browser: bool,
+    /// gpu: the WebGPU backend against the CPU engine, side by side (with --experiment: which
+    /// backend runs it).
+    #[arg(long, value_enum)]
+    backend: Option<crate::model_choice::BackendArg>,
 }
 
 #[derive(Serialize, Clone, Copy, Default)]
@@ -104,7 +109,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     if args.experiment {
-        let model = crate::model_choice::ModelArgs { model: args.model.clone(), quant: args.quant[0] };
+        let model = crate::model_choice::ModelArgs {
+            model: args.model.clone(),
+            quant: args.quant[0],
+            backend: args.backend.unwrap_or(crate::model_choice::BackendArg::Cpu),
+        };
         let result = experiment::measure(&model)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&result)?);
@@ -114,6 +123,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Some(path) = &args.record {
             let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             writeln!(file, "\n{}", experiment::markdown(&result))?;
+        }
+        return Ok(());
+    }
+    if matches!(args.backend, Some(crate::model_choice::BackendArg::Gpu | crate::model_choice::BackendArg::Auto)) {
+        let result = gpu::measure(&args)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+        } else {
+            println!("{}", gpu::markdown(&result));
+        }
+        if let Some(path) = &args.record {
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            writeln!(file, "\n{}", gpu::markdown(&result))?;
         }
         return Ok(());
     }
@@ -183,8 +205,8 @@ fn best_of(n: usize, mut f: impl FnMut() -> anyhow::Result<Speeds>) -> anyhow::R
 
 /// Decoding feeds the argmax token back whatever it is, so every run decodes exactly
 /// `tokens` steps. Every sequence is freed again, so repeated runs start from an empty cache.
-fn measure_ours(backend: &mut CpuBackend, prompt: &[u32], args: &Args) -> anyhow::Result<Speeds> {
-    let block = |b: &mut CpuBackend, batch: &[ForwardRequest]| pollster::block_on(b.forward(batch));
+fn measure_ours<B: Backend>(backend: &mut B, prompt: &[u32], args: &Args) -> anyhow::Result<Speeds> {
+    let block = |b: &mut B, batch: &[ForwardRequest]| pollster::block_on(b.forward(batch));
 
     let seq = backend.new_sequence();
     let t = Instant::now();

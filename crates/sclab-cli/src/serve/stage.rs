@@ -14,7 +14,7 @@ use crate::model_choice::{ensure_asset, ModelArgs, QuantArg};
 
 /// Stage everything under `root/static/assets` and return the manifest written there.
 pub fn stage(root: &Path) -> anyhow::Result<Value> {
-    let args = ModelArgs { model: None, quant: QuantArg::Q8_0 };
+    let args = ModelArgs::default_on_cpu(QuantArg::Q8_0);
     let mut lab = Lab::open(&args)?;
     let cache = Cache::from_env();
     let out = root.join("static").join("assets");

@@ -14,46 +14,58 @@ fn words_per_block() -> u32 {
     }
 }
 
-// The 32 weights of block `block` (counted over the whole matrix).
-fn dequantize(block: u32) -> array<f32, 32> {
-    var w: array<f32, 32>;
+// The 32 weights of block `block` (counted over the whole matrix), four at a time.
+fn dequantize(block: u32) -> array<vec4<f32>, 8> {
+    var w: array<vec4<f32>, 8>;
     let base = block * words_per_block();
     switch FORMAT {
         case 0u: {
-            for (var i = 0u; i < 32u; i++) {
-                w[i] = bitcast<f32>(words[base + i]);
+            for (var i = 0u; i < 8u; i++) {
+                let at = base + 4u * i;
+                w[i] = vec4<f32>(
+                    bitcast<f32>(words[at]),
+                    bitcast<f32>(words[at + 1u]),
+                    bitcast<f32>(words[at + 2u]),
+                    bitcast<f32>(words[at + 3u]),
+                );
             }
         }
         case 1u: {
             let d = scales[block];
             for (var i = 0u; i < 8u; i++) {
                 let word = bitcast<i32>(words[base + i]);
-                for (var b = 0u; b < 4u; b++) {
-                    w[4u * i + b] = f32(extractBits(word, 8u * b, 8u)) * d;
-                }
-            }
-        }
-        case 2u: {
-            let d = scales[block];
-            for (var i = 0u; i < 4u; i++) {
-                let word = words[base + i];
-                for (var b = 0u; b < 4u; b++) {
-                    let byte = extractBits(word, 8u * b, 8u);
-                    w[4u * i + b] = (f32(byte & 15u) - 8.0) * d;
-                    w[4u * i + b + 16u] = (f32(byte >> 4u) - 8.0) * d;
-                }
+                w[i] = vec4<f32>(
+                    f32(extractBits(word, 0u, 8u)),
+                    f32(extractBits(word, 8u, 8u)),
+                    f32(extractBits(word, 16u, 8u)),
+                    f32(extractBits(word, 24u, 8u)),
+                ) * d;
             }
         }
         default: {
-            let d = scales[2u * block];
-            let m = scales[2u * block + 1u];
+            // Q4_0 (value - 8) · d and Q4_1 value · d + m: byte i holds weights i and i + 16.
+            var d = scales[block];
+            var m = -8.0 * d;
+            if (FORMAT == 3u) {
+                d = scales[2u * block];
+                m = scales[2u * block + 1u];
+            }
             for (var i = 0u; i < 4u; i++) {
                 let word = words[base + i];
-                for (var b = 0u; b < 4u; b++) {
-                    let byte = extractBits(word, 8u * b, 8u);
-                    w[4u * i + b] = f32(byte & 15u) * d + m;
-                    w[4u * i + b + 16u] = f32(byte >> 4u) * d + m;
-                }
+                let low = vec4<f32>(
+                    f32(extractBits(word, 0u, 4u)),
+                    f32(extractBits(word, 8u, 4u)),
+                    f32(extractBits(word, 16u, 4u)),
+                    f32(extractBits(word, 24u, 4u)),
+                );
+                let high = vec4<f32>(
+                    f32(extractBits(word, 4u, 4u)),
+                    f32(extractBits(word, 12u, 4u)),
+                    f32(extractBits(word, 20u, 4u)),
+                    f32(extractBits(word, 28u, 4u)),
+                );
+                w[i] = low * d + m;
+                w[i + 4u] = high * d + m;
             }
         }
     }

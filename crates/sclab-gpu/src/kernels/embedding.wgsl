@@ -20,7 +20,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let w = dequantize(ids[r] * blocks + b);
-    for (var i = 0u; i < 32u; i++) {
-        out[r * p.k + b * 32u + i] = w[i];
+    for (var i = 0u; i < 8u; i++) {
+        let at = r * p.k + b * 32u + 4u * i;
+        out[at] = w[i].x;
+        out[at + 1u] = w[i].y;
+        out[at + 2u] = w[i].z;
+        out[at + 3u] = w[i].w;
     }
 }

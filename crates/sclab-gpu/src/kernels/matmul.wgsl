@@ -1,6 +1,7 @@
-// out (m × n) = x (m × k) · Wᵀ for a block-quantized W (n × k): one workgroup per weight row
-// and per ROWS activation rows, so each weight block is dequantized once for all of them.
-// Threads stride over the row's blocks; a tree in workgroup memory sums their partial dots.
+// out (m × n) = x (m × k) · Wᵀ for a block-quantized W (n × k). A workgroup takes WEIGHT_ROWS
+// weight rows, LANES threads each, and up to ROWS activation rows, so each weight block is
+// dequantized once for all of them; a row's lanes stride over its blocks and their partial dots
+// are summed in workgroup memory.
 
 struct Params {
     m: u32,
@@ -9,11 +10,13 @@ struct Params {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 const WG: u32 = 64u;
+const LANES: u32 = 8u;
+const WEIGHT_ROWS: u32 = 8u;
 const ROWS: u32 = 8u;
 var<workgroup> partial: array<f32, 512>;
 
@@ -23,19 +26,20 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
 ) {
-    let j = wg.x + wg.y * groups.x;
+    let lane = t % LANES;
+    let j = (wg.x + wg.y * groups.x) * WEIGHT_ROWS + t / LANES;
     let first = wg.z * ROWS;
     let rows = min(ROWS, p.m - first);
     let blocks = p.k / 32u;
     var acc: array<f32, 8>;
     if (j < p.n) {
-        for (var b = t; b < blocks; b += WG) {
+        for (var b = lane; b < blocks; b += LANES) {
             let w = dequantize(j * blocks + b);
             for (var r = 0u; r < rows; r++) {
-                let xs = (first + r) * p.k + b * 32u;
+                let xs = ((first + r) * p.k + b * 32u) / 4u;
                 var s = 0.0;
-                for (var i = 0u; i < 32u; i++) {
-                    s += w[i] * x[xs + i];
+                for (var i = 0u; i < 8u; i++) {
+                    s += dot(w[i], x[xs + i]);
                 }
                 acc[r] += s;
             }
@@ -45,15 +49,17 @@ fn main(
         partial[r * WG + t] = acc[r];
     }
     workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-        if (t < stride) {
+    for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
+        if (lane < stride) {
             for (var r = 0u; r < ROWS; r++) {
                 partial[r * WG + t] += partial[r * WG + t + stride];
             }
         }
         workgroupBarrier();
     }
-    if (j < p.n && t < rows) {
-        out[(first + t) * p.n + j] = partial[t * WG];
+    if (j < p.n && lane == 0u) {
+        for (var r = 0u; r < rows; r++) {
+            out[(first + r) * p.n + j] = partial[r * WG + t];
+        }
     }
 }

@@ -23,11 +23,15 @@ pub const PAGE: usize = 16;
 const WORKGROUP: u32 = 64;
 /// Activation rows one matmul workgroup takes (`ROWS` in matmul.wgsl).
 const MATMUL_ROWS: u32 = 8;
+/// Weight rows one matmul workgroup takes (`WEIGHT_ROWS` in matmul.wgsl).
+const MATMUL_WEIGHT_ROWS: u32 = 8;
 /// WebGPU's guaranteed maximum workgroups per dimension.
 const MAX_GROUPS: u32 = 65_535;
 
 pub struct Kernels {
     device: wgpu::Device,
+    /// Compute dispatches encoded so far (benchmarks report them per token).
+    dispatches: std::cell::Cell<u64>,
     matmul: [wgpu::ComputePipeline; 4],
     embedding: [wgpu::ComputePipeline; 4],
     rms_norm: wgpu::ComputePipeline,
@@ -74,6 +78,7 @@ impl Kernels {
         let attention = module(device, "attention", ATTENTION);
         Self {
             device: device.clone(),
+            dispatches: Default::default(),
             matmul: per_format(&matmul),
             embedding: per_format(&embedding),
             rms_norm: pipeline(device, &module(device, "norm", NORM), "rms_norm", &[]),
@@ -90,10 +95,10 @@ impl Kernels {
     /// `out (m × w.rows) = x (m × w.cols) · wᵀ`.
     pub fn matmul(&self, pass: &mut wgpu::ComputePass, x: &wgpu::Buffer, w: &GpuMatrix, out: &wgpu::Buffer, m: u32) {
         let n = w.rows as u32;
-        let (gx, gy) = spread(n);
+        let (gx, gy) = spread(n.div_ceil(MATMUL_WEIGHT_ROWS));
         let params = [m, n, w.cols as u32, 0];
         let groups = [gx, gy, m.div_ceil(MATMUL_ROWS)];
-        dispatch(&self.device, pass, &self.matmul[w.format.index()], &[x, &w.words, &w.scales, out], params, groups);
+        self.dispatch(pass, &self.matmul[w.format.index()], &[x, &w.words, &w.scales, out], params, groups);
     }
 
     /// `out (ids.len() × w.cols)`: the rows of `w` named by `ids` (a `u32` buffer of `m` ids).
@@ -107,8 +112,7 @@ impl Kernels {
     ) {
         let blocks = (w.cols / 32) as u32;
         let params = [m, w.cols as u32, 0, 0];
-        dispatch(
-            &self.device,
+        self.dispatch(
             pass,
             &self.embedding[w.format.index()],
             &[ids, &w.words, &w.scales, out],
@@ -128,7 +132,7 @@ impl Kernels {
         dim: u32,
         eps: f32,
     ) {
-        dispatch(&self.device, pass, &self.rms_norm, &[x, weight, out], [rows, dim, eps.to_bits(), 0], [rows, 1, 1]);
+        self.dispatch(pass, &self.rms_norm, &[x, weight, out], [rows, dim, eps.to_bits(), 0], [rows, 1, 1]);
     }
 
     /// Rotate `rows × heads × head_dim` values in place; `positions` holds one `u32` per row,
@@ -146,8 +150,7 @@ impl Kernels {
         halves: bool,
     ) {
         let threads = rows * heads * head_dim / 2;
-        dispatch(
-            &self.device,
+        self.dispatch(
             pass,
             &self.rope,
             &[data, positions, table],
@@ -158,12 +161,12 @@ impl Kernels {
 
     /// `gate = silu(gate) · up` over `n` values.
     pub fn swiglu(&self, pass: &mut wgpu::ComputePass, gate: &wgpu::Buffer, up: &wgpu::Buffer, n: u32) {
-        dispatch(&self.device, pass, &self.swiglu, &[gate, up], [n, 0, 0, 0], elementwise_groups(n));
+        self.dispatch(pass, &self.swiglu, &[gate, up], [n, 0, 0, 0], elementwise_groups(n));
     }
 
     /// `acc += x` over `n` values, `x` repeating every `period` values (a bias on every row).
     pub fn add(&self, pass: &mut wgpu::ComputePass, acc: &wgpu::Buffer, x: &wgpu::Buffer, n: u32, period: u32) {
-        dispatch(&self.device, pass, &self.add, &[acc, x], [n, period, 0, 0], elementwise_groups(n));
+        self.dispatch(pass, &self.add, &[acc, x], [n, period, 0, 0], elementwise_groups(n));
     }
 
     /// Write each row's `width` values of `src` into its slot of the paged cache `pages`.
@@ -180,7 +183,7 @@ impl Kernels {
         width: u32,
     ) {
         let groups = [width.div_ceil(WORKGROUP), rows, 1];
-        dispatch(&self.device, pass, &self.kv_store, &[src, pages, row_info, page_table], [rows, width, 0, 0], groups);
+        self.dispatch(pass, &self.kv_store, &[src, pages, row_info, page_table], [rows, width, 0, 0], groups);
     }
 
     /// Causal attention of `shape.rows` query rows over the paged cache: `out` (rows × heads ×
@@ -203,16 +206,16 @@ impl Kernels {
         let params = [rows, heads, kv_heads, head_dim, span, scale.to_bits(), 0, 0];
         let score_bindings = [(0, q), (1, keys), (3, row_info), (4, page_table), (5, scores)];
         let groups = [span.div_ceil(WORKGROUP), rows * heads, 1];
-        dispatch_bound(&self.device, pass, &self.scores, &score_bindings, 7, &params, groups);
+        self.dispatch_bound(pass, &self.scores, &score_bindings, 7, &params, groups);
         self.softmax(pass, scores, rows * heads, span);
         let value_bindings = [(2, values), (3, row_info), (4, page_table), (5, scores), (6, out)];
         let groups = [head_dim.div_ceil(WORKGROUP), rows * heads, 1];
-        dispatch_bound(&self.device, pass, &self.values, &value_bindings, 7, &params, groups);
+        self.dispatch_bound(pass, &self.values, &value_bindings, 7, &params, groups);
     }
 
     /// Softmax of each of `rows` rows of `cols` values, in place.
     pub fn softmax(&self, pass: &mut wgpu::ComputePass, data: &wgpu::Buffer, rows: u32, cols: u32) {
-        dispatch(&self.device, pass, &self.softmax, &[data], [rows, cols, 0, 0], [rows, 1, 1]);
+        self.dispatch(pass, &self.softmax, &[data], [rows, cols, 0, 0], [rows, 1, 1]);
     }
 }
 
@@ -250,47 +253,54 @@ fn elementwise_groups(n: u32) -> [u32; 3] {
     [groups.min(MAX_GROUPS), groups.div_ceil(MAX_GROUPS), 1]
 }
 
-fn dispatch(
-    device: &wgpu::Device,
-    pass: &mut wgpu::ComputePass,
-    pipeline: &wgpu::ComputePipeline,
-    buffers: &[&wgpu::Buffer],
-    params: [u32; 4],
-    groups: [u32; 3],
-) {
-    let bound: Vec<(u32, &wgpu::Buffer)> = buffers.iter().enumerate().map(|(i, b)| (i as u32, *b)).collect();
-    dispatch_bound(device, pass, pipeline, &bound, buffers.len() as u32, &params, groups);
-}
+impl Kernels {
+    pub fn dispatches(&self) -> u64 {
+        self.dispatches.get()
+    }
 
-/// `buffers` at their named bindings, `params` (padded to 16 bytes) at `params_binding`.
-fn dispatch_bound(
-    device: &wgpu::Device,
-    pass: &mut wgpu::ComputePass,
-    pipeline: &wgpu::ComputePipeline,
-    buffers: &[(u32, &wgpu::Buffer)],
-    params_binding: u32,
-    params: &[u32],
-    groups: [u32; 3],
-) {
-    let mut words = params.to_vec();
-    words.resize(params.len().div_ceil(4) * 4, 0);
-    let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("params"),
-        contents: &words.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>(),
-        usage: wgpu::BufferUsages::UNIFORM,
-    });
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .copied()
-        .chain([(params_binding, &uniform)])
-        .map(|(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() })
-        .collect();
-    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
-    pass.set_pipeline(pipeline);
-    pass.set_bind_group(0, &bind_group, &[]);
-    pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+    fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&wgpu::Buffer],
+        params: [u32; 4],
+        groups: [u32; 3],
+    ) {
+        let bound: Vec<(u32, &wgpu::Buffer)> = buffers.iter().enumerate().map(|(i, b)| (i as u32, *b)).collect();
+        self.dispatch_bound(pass, pipeline, &bound, buffers.len() as u32, &params, groups);
+    }
+
+    /// `buffers` at their named bindings, `params` (padded to 16 bytes) at `params_binding`.
+    fn dispatch_bound(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[(u32, &wgpu::Buffer)],
+        params_binding: u32,
+        params: &[u32],
+        groups: [u32; 3],
+    ) {
+        let mut words = params.to_vec();
+        words.resize(params.len().div_ceil(4) * 4, 0);
+        self.dispatches.set(self.dispatches.get() + 1);
+        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: &words.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>(),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .copied()
+            .chain([(params_binding, &uniform)])
+            .map(|(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+    }
 }

@@ -1,0 +1,79 @@
+//! `sclab bench --backend gpu`: the WebGPU backend (wgpu on Vulkan) and the CPU engine on the
+//! same model, one after the other in one run, with the GPU's compute dispatches per token.
+
+use sclab_core::{Backend, ForwardRequest};
+use sclab_engine::Message;
+use serde::Serialize;
+
+use super::{measure_ours, Args, Speeds, PROMPT};
+use crate::backend_choice::{AnyBackend, BackendArg};
+use crate::model_choice::default_model;
+
+#[derive(Serialize)]
+pub struct GpuBench {
+    pub date: String,
+    pub machine: String,
+    pub adapter: String,
+    pub quant: String,
+    pub prompt_tokens: usize,
+    pub tokens: usize,
+    pub batch: usize,
+    pub gpu: Speeds,
+    pub cpu: Speeds,
+    /// Compute dispatches of one batch-1 decoding step.
+    pub dispatches_per_token: u64,
+}
+
+pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
+    let quant = args.quant[0];
+    let path = default_model(quant.into())?;
+    let mut cpu = sclab_engine::load(&path)?;
+    let prompt = cpu.chat_tokens(&[Message::user(PROMPT)])?;
+    let cpu_speeds = super::best_of(args.repeats, || measure_ours(&mut cpu.backend, &prompt, args))?;
+    drop(cpu);
+
+    let loaded = sclab_engine::load(&path)?;
+    let AnyBackend::Gpu(mut gpu) = AnyBackend::choose(BackendArg::Gpu, &path, loaded.backend)? else {
+        anyhow::bail!("no GPU backend")
+    };
+    let gpu_speeds = super::best_of(args.repeats, || measure_ours(gpu.as_mut(), &prompt, args))?;
+    let seq = gpu.new_sequence();
+    pollster::block_on(gpu.forward(&[ForwardRequest::decode(seq, prompt[0])]))?;
+    let before = gpu.dispatches();
+    pollster::block_on(gpu.forward(&[ForwardRequest::decode(seq, prompt[1])]))?;
+    let dispatches_per_token = gpu.dispatches() - before;
+    gpu.free(seq);
+    Ok(GpuBench {
+        date: super::today(),
+        machine: super::machine_name(),
+        adapter: format!("{} ({:?}, {})", gpu.adapter().name, gpu.adapter().backend, gpu.adapter().driver_info),
+        quant: format!("{quant:?}"),
+        prompt_tokens: prompt.len(),
+        tokens: args.tokens,
+        batch: args.batch,
+        gpu: gpu_speeds,
+        cpu: cpu_speeds,
+        dispatches_per_token,
+    })
+}
+
+pub fn markdown(r: &GpuBench) -> String {
+    let row = |name: &str, g: f64, c: f64| format!("| {name} | {g:.1} | {c:.1} | {:.2}× |\n", g / c);
+    format!(
+        "## {date} — WebGPU backend, {machine}\n\n`sclab bench --backend gpu`: the default model ({quant}) on \
+{adapter} through wgpu, against the CPU engine in the same run; {tokens} decoded tokens, batch {batch}, a \
+{prompt}-token prompt; best of repeated runs. One decoding step is {dispatches} compute dispatches.\n\n\
+| figure | GPU | CPU engine | GPU / CPU |\n|---|---|---|---|\n{prefill}{decode}{batched}",
+        date = r.date,
+        machine = r.machine,
+        quant = r.quant,
+        adapter = r.adapter,
+        tokens = r.tokens,
+        batch = r.batch,
+        prompt = r.prompt_tokens,
+        dispatches = r.dispatches_per_token,
+        prefill = row("prefill tok/s", r.gpu.prefill_tok_s, r.cpu.prefill_tok_s),
+        decode = row("decode tok/s, batch 1", r.gpu.decode_tok_s, r.cpu.decode_tok_s),
+        batched = row("decode tok/s, batch K (aggregate)", r.gpu.batch_decode_tok_s, r.cpu.batch_decode_tok_s),
+    )
+}

@@ -1,0 +1,71 @@
+//! The default SmolLM2 (Q8_0, fetched by the asset step) on the GPU backend against the CPU
+//! engine, natively (Mesa's lavapipe in CI): the same 64 greedy tokens for five prompts, and
+//! logits and hidden states of the prompts within tolerance.
+
+use pollster::block_on;
+use sclab_assets::{Cache, Quant};
+use sclab_core::logits::argmax;
+use sclab_core::{Backend, ForwardRequest, LogitPositions};
+use sclab_engine::gguf::GgufFile;
+use sclab_engine::Message;
+use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+
+const PROMPTS: [&str; 5] = [
+    "What is the capital of France?",
+    "Write one sentence about a cat who learns to swim.",
+    "Is it fair to judge people by their accent? Answer briefly.",
+    "List three colours of the rainbow.",
+    "Complete the sentence: The best way to settle an argument is",
+];
+
+fn relative(got: &[f32], want: &[f32]) -> f32 {
+    let largest = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max) / largest
+}
+
+/// 64 argmax steps, stop tokens included: both engines must agree on every one.
+fn greedy(b: &mut impl Backend, first: Vec<f32>, seq: sclab_core::SeqId) -> Vec<u32> {
+    let mut logits = first;
+    (0..64)
+        .map(|_| {
+            let token = argmax(&logits) as u32;
+            logits = block_on(b.forward(&[ForwardRequest::decode(seq, token)])).unwrap().remove(0).logits;
+            token
+        })
+        .collect()
+}
+
+#[test]
+fn the_default_model_answers_the_same_on_the_gpu() {
+    let cache = Cache::from_env();
+    sclab_assets::prepare(&cache, |_| {}).expect("asset step");
+    let path = cache.model(Quant::Q8_0);
+    let mut cpu = sclab_engine::load(&path).unwrap();
+    let ctx = block_on(GpuContext::new()).expect("a Vulkan adapter (Debian: mesa-vulkan-drivers)");
+    let model = GpuModel::load(&ctx, &mut GgufFile::open(&path).unwrap()).unwrap();
+    let stop = cpu.backend.info().stop_tokens.clone();
+    let mut gpu = GpuBackend::new(ctx, model, stop, 4096).unwrap();
+    for prompt in PROMPTS {
+        let tokens = cpu.chat_tokens(&[Message::user(prompt)]).unwrap();
+        let run = |b: &mut dyn FnMut(ForwardRequest) -> sclab_core::ForwardOutput, seq| {
+            b(ForwardRequest { seq, tokens: tokens.clone(), logits: LogitPositions::Last, hidden: true })
+        };
+        let (c, g) = (cpu.backend.new_sequence(), gpu.new_sequence());
+        let want = run(&mut |r| block_on(cpu.backend.forward(&[r])).unwrap().remove(0), c);
+        let got = run(&mut |r| block_on(gpu.forward(&[r])).unwrap().remove(0), g);
+        assert!(
+            relative(&got.logits, &want.logits) < 2e-3,
+            "{prompt}: logits off by {}",
+            relative(&got.logits, &want.logits)
+        );
+        for (l, (a, b)) in got.hidden.unwrap().iter().zip(&want.hidden.unwrap()).enumerate() {
+            assert!(relative(a, b) < 2e-3, "{prompt}: hidden state of layer {l} off by {}", relative(a, b));
+        }
+        let want = greedy(&mut cpu.backend, want.logits, c);
+        let got = greedy(&mut gpu, got.logits, g);
+        assert_eq!(got.len(), 64);
+        assert_eq!(got, want, "{prompt}: greedy tokens");
+        cpu.backend.free(c);
+        gpu.free(g);
+    }
+}
