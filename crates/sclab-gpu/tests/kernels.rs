@@ -1,6 +1,7 @@
 //! Every kernel against a CPU reference on random inputs (relative error ≤ 1e-4 of the largest
 //! value), on the platform's adapter: Mesa's lavapipe in CI. The block formats are checked
 //! against the CPU engine's own dequantization, so the GPU reads GGUF bytes as the engine does.
+#![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; tests/browser.rs runs in Chromium
 
 use candle_core::quantized::GgmlDType;
 use pollster::block_on;

@@ -1,0 +1,55 @@
+//! The GPU backend in a dedicated worker of headless Chromium, on its WebGPU adapter
+//! (SwiftShader; Chromium needs --enable-unsafe-webgpu, see webdriver.json): the tiny model's
+//! logits against the CPU engine compiled to the same wasm, and the same greedy tokens.
+#![cfg(target_arch = "wasm32")]
+
+use std::io::Cursor;
+
+use sclab_core::logits::argmax;
+use sclab_core::{Backend, ForwardRequest, LogitPositions, SeqId};
+use sclab_engine::gguf::GgufFile;
+use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_testkit::{bytes, tiny_model_bytes, TinySpec};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+fn relative(got: &[f32], want: &[f32]) -> f32 {
+    let largest = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max) / largest
+}
+
+async fn greedy(b: &mut impl Backend, seq: SeqId, first: Vec<f32>, steps: usize) -> Vec<u32> {
+    let mut logits = first;
+    let mut tokens = Vec::new();
+    for _ in 0..steps {
+        let token = argmax(&logits) as u32;
+        tokens.push(token);
+        logits = b.forward(&[ForwardRequest::decode(seq, token)]).await.unwrap().remove(0).logits;
+    }
+    tokens
+}
+
+#[wasm_bindgen_test]
+async fn the_tiny_model_on_webgpu_matches_the_cpu_engine() {
+    let spec = TinySpec { dtype: candle_core::quantized::GgmlDType::Q8_0, ..Default::default() };
+    let model = tiny_model_bytes(&spec);
+    let mut cpu = sclab_engine::load_from_reader("tiny.gguf", Box::new(Cursor::new(model.clone()))).unwrap();
+    let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium with --enable-unsafe-webgpu)");
+    let mut gguf = GgufFile::from_reader("tiny.gguf".as_ref(), Box::new(Cursor::new(model))).unwrap();
+    let gpu_model = GpuModel::load(&ctx, &mut gguf).unwrap();
+    let stop = cpu.backend.info().stop_tokens.clone();
+    let mut gpu = GpuBackend::new(ctx, gpu_model, stop, 256).unwrap();
+
+    let prompt = bytes("<|im_start|>user\nhello from the browser<|im_end|>\n");
+    let request = |seq| ForwardRequest { seq, tokens: prompt.clone(), logits: LogitPositions::Last, hidden: true };
+    let (c, g) = (cpu.backend.new_sequence(), gpu.new_sequence());
+    let want = cpu.backend.forward(&[request(c)]).await.unwrap().remove(0);
+    let got = gpu.forward(&[request(g)]).await.unwrap().remove(0);
+    assert!(relative(&got.logits, &want.logits) < 1e-3, "logits off by {}", relative(&got.logits, &want.logits));
+    for (a, b) in got.hidden.unwrap().iter().zip(&want.hidden.unwrap()) {
+        assert!(relative(a, b) < 1e-3);
+    }
+    let want = greedy(&mut cpu.backend, c, want.logits, 16).await;
+    assert_eq!(greedy(&mut gpu, g, got.logits, 16).await, want);
+}
