@@ -218,6 +218,7 @@ async function run(event) {
     return;
   }
   showError('');
+  $('link-error').hidden = true;
   history.replaceState(null, '', configToHash(config));
   const needs = await client.request('needs', { config }).catch((e) => showError(e.message));
   if (!needs) return;
@@ -295,7 +296,9 @@ async function start() {
     shared = configFromHash(location.hash);
     if (shared) await client.request('needs', { config: shared });
   } catch (e) {
-    showError(`The link's settings could not be used (${e.message}); the defaults are shown instead.`);
+    // Kept until the next run: the previews that clear setting errors must not hide it.
+    $('link-error').textContent = `The link's settings could not be used (${e.message}); the defaults are shown instead.`;
+    $('link-error').hidden = false;
     shared = null;
   }
   await loadDefaults(shared?.task ?? 'rtp');

@@ -183,9 +183,11 @@ test('a damaged shared link and a bad model file are explained, and the lab keep
   const page = await openPage();
   await page.goto(`${base}#config=bm90IGpzb24`);
   await page.reload();
-  await page.waitForFunction(() => !document.getElementById('config-error').hidden);
-  assert.match(await page.textContent('#config-error'), /could not be used/);
+  await page.waitForFunction(() => !document.getElementById('link-error').hidden);
+  assert.match(await page.textContent('#link-error'), /could not be used/);
   await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready'));
+  await page.waitForFunction(() => document.getElementById('items-preview').textContent !== '');
+  assert.equal(await page.isVisible('#link-error'), true, 'the explanation outlives the preview');
   await page.setInputFiles('#model-file', { name: 'broken.gguf', mimeType: 'application/octet-stream', buffer: Buffer.from('GGUF broken') });
   await page.waitForFunction(() => document.getElementById('notice').textContent.startsWith('Could not load'));
   assert.match(await page.textContent('#notice'), /broken\.gguf/);

@@ -56,6 +56,42 @@ impl ForwardOutput {
     }
 }
 
+/// A batch's new tokens laid out as rows, request after request: where each request ends, and
+/// which rows go through the (large) output head — only those whose logits were asked for.
+pub struct BatchRows {
+    /// Per request, the row of its last new token.
+    pub last: Vec<usize>,
+    /// The rows whose logits were asked for, in request order.
+    pub logits: Vec<usize>,
+    /// Per request, its first entry in `logits`.
+    first_logit: Vec<usize>,
+}
+
+impl BatchRows {
+    pub fn of(batch: &[ForwardRequest]) -> Self {
+        let (mut last, mut logits, mut first_logit) = (Vec::new(), Vec::new(), Vec::new());
+        let mut start = 0;
+        for req in batch {
+            let end = start + req.tokens.len();
+            last.push(end - 1);
+            first_logit.push(logits.len());
+            match req.logits {
+                LogitPositions::None => {}
+                LogitPositions::Last => logits.push(end - 1),
+                LogitPositions::All => logits.extend(start..end),
+            }
+            start = end;
+        }
+        Self { last, logits, first_logit }
+    }
+
+    /// Request `r`'s logits out of the output head's result for `self.logits` (row-major, `vocab` wide).
+    pub fn logits_of(&self, r: usize, head: &[f32], vocab: usize) -> Vec<f32> {
+        let end = self.first_logit.get(r + 1).copied().unwrap_or(self.logits.len());
+        head[self.first_logit[r] * vocab..end * vocab].to_vec()
+    }
+}
+
 /// What a loaded model looks like from the outside.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {

@@ -13,7 +13,7 @@ pub mod scoring;
 pub mod tasks;
 
 pub use backend::{
-    check_batch, Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId,
+    check_batch, Backend, BackendError, BatchRows, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId,
 };
 pub use generate::{generate, GenerateParams, Generated, StopReason};
 pub use sampling::{Sampler, SamplingParams};

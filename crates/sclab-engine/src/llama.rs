@@ -6,7 +6,7 @@
 
 use candle_core::quantized::GgmlDType;
 use candle_core::utils::barrier_pool;
-use sclab_core::{ForwardOutput, ForwardRequest, LogitPositions};
+use sclab_core::{BatchRows, ForwardOutput, ForwardRequest};
 
 use crate::config::ModelConfig;
 use crate::error::Result;
@@ -155,16 +155,8 @@ impl LlamaModel {
         for (row, &token) in x.chunks_exact_mut(d).zip(tokens) {
             self.embedding.dequantize_row(token as usize, row);
         }
-        let last_row: Vec<usize> = {
-            let mut end = 0;
-            requests
-                .iter()
-                .map(|r| {
-                    end += r.tokens.len();
-                    end - 1
-                })
-                .collect()
-        };
+        let batch_rows = BatchRows::of(requests);
+        let last_row = &batch_rows.last;
         let mut hidden: Vec<Option<Vec<Vec<f32>>>> =
             requests.iter().map(|r| r.hidden.then(|| Vec::with_capacity(c.n_layers))).collect();
 
@@ -223,21 +215,10 @@ impl LlamaModel {
         }
 
         // Only the rows whose logits were asked for go through the (large) output head.
-        let mut logit_rows = Vec::new();
-        let mut first_logit_row = Vec::with_capacity(requests.len());
-        let mut start = 0;
-        for (r, req) in requests.iter().enumerate() {
-            first_logit_row.push(logit_rows.len());
-            match req.logits {
-                LogitPositions::None => {}
-                LogitPositions::Last => logit_rows.push(last_row[r]),
-                LogitPositions::All => logit_rows.extend(start..start + req.tokens.len()),
-            }
-            start += req.tokens.len();
-        }
+        let logit_rows = &batch_rows.logits;
         let n_logits = logit_rows.len();
         let mut selected = vec![0f32; n_logits * d];
-        for (dst, &row) in selected.chunks_exact_mut(d).zip(&logit_rows) {
+        for (dst, &row) in selected.chunks_exact_mut(d).zip(logit_rows) {
             rms_norm(&x[row * d..(row + 1) * d], &self.output_norm, c.rms_eps, dst);
         }
         let vocab = c.vocab_size;
@@ -249,14 +230,10 @@ impl LlamaModel {
             .iter()
             .zip(hidden)
             .enumerate()
-            .map(|(r, (req, hidden))| {
-                let count = match req.logits {
-                    LogitPositions::None => 0,
-                    LogitPositions::Last => 1,
-                    LogitPositions::All => req.tokens.len(),
-                };
-                let first = first_logit_row[r];
-                ForwardOutput { seq: req.seq, logits: logits[first * vocab..(first + count) * vocab].to_vec(), hidden }
+            .map(|(r, (req, hidden))| ForwardOutput {
+                seq: req.seq,
+                logits: batch_rows.logits_of(r, &logits, vocab),
+                hidden,
             })
             .collect()
     }

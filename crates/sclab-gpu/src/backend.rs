@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use sclab_core::{check_batch, Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId};
+use sclab_core::{check_batch, Backend, BackendError, BatchRows, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
 
 use crate::context::GpuContext;
 use crate::kernels::{AttentionShape, Kernels};
@@ -109,7 +109,8 @@ impl Backend for GpuBackend {
 
         // Rows: every new token, in request order, with its position and its page table.
         let (mut ids, mut row_info, mut page_table, mut positions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut last_row = Vec::with_capacity(batch.len());
+        let rows = BatchRows::of(batch);
+        let last_row = &rows.last;
         let mut span = 0;
         for req in batch {
             let seq = self.seqs.get_mut(&req.seq).expect("checked");
@@ -125,7 +126,6 @@ impl Backend for GpuBackend {
                 positions.push(pos);
                 row_info.extend([pos, table]);
             }
-            last_row.push(ids.len() - 1);
             span = span.max(new_len);
         }
         let m = ids.len();
@@ -205,18 +205,7 @@ impl Backend for GpuBackend {
         }
 
         // Only the rows whose logits were asked for go through the output head.
-        let mut logit_rows = Vec::new();
-        let mut first_logit_row = Vec::with_capacity(batch.len());
-        let mut start = 0;
-        for (r, req) in batch.iter().enumerate() {
-            first_logit_row.push(logit_rows.len());
-            match req.logits {
-                LogitPositions::None => {}
-                LogitPositions::Last => logit_rows.push(last_row[r]),
-                LogitPositions::All => logit_rows.extend(start..start + req.tokens.len()),
-            }
-            start += req.tokens.len();
-        }
+        let logit_rows = &rows.logits;
         let vocab = c.vocab_size;
         let n_logits = logit_rows.len();
         let selected = zeros("selected", n_logits.max(1) * d)?;
@@ -250,22 +239,12 @@ impl Backend for GpuBackend {
             .iter()
             .enumerate()
             .map(|(r, req)| {
-                let count = match req.logits {
-                    LogitPositions::None => 0,
-                    LogitPositions::Last => 1,
-                    LogitPositions::All => req.tokens.len(),
-                };
-                let first = first_logit_row[r];
                 let states = req.hidden.then(|| {
                     let i = hidden_index;
                     hidden_index += 1;
                     (0..c.n_layers).map(|l| hidden[(l * want_hidden.len() + i) * d..][..d].to_vec()).collect()
                 });
-                ForwardOutput {
-                    seq: req.seq,
-                    logits: logits[first * vocab..(first + count) * vocab].to_vec(),
-                    hidden: states,
-                }
+                ForwardOutput { seq: req.seq, logits: rows.logits_of(r, &logits, vocab), hidden: states }
             })
             .collect())
     }
