@@ -180,10 +180,10 @@ test('text from the model or the visitor is shown as text, never run as HTML', a
 });
 
 test('a damaged shared link and a bad model file are explained, and the lab keeps working', async () => {
-  const page = await openPage();
+  const page = await context.newPage();
+  page.errors = [];
   await page.goto(`${base}#config=bm90IGpzb24`);
-  await page.reload();
-  await page.waitForFunction(() => !document.getElementById('link-error').hidden);
+  await page.waitForFunction(() => !document.getElementById('link-error').hidden, null, { timeout: 120_000 });
   assert.match(await page.textContent('#link-error'), /could not be used/);
   await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready'));
   await page.waitForFunction(() => document.getElementById('items-preview').textContent !== '');
