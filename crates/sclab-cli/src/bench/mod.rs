@@ -97,16 +97,7 @@ struct Report {
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.browser {
         let result = browser::measure(Path::new("."), args.tokens, args.batch)?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&result)?);
-        } else {
-            println!("{}", browser::markdown(&result));
-        }
-        if let Some(path) = &args.record {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            writeln!(file, "\n{}", browser::markdown(&result))?;
-        }
-        return Ok(());
+        return publish(&args, &result, browser::markdown(&result));
     }
     if args.experiment {
         let model = crate::model_choice::ModelArgs {
@@ -115,29 +106,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             backend: args.backend.unwrap_or(crate::model_choice::BackendArg::Cpu),
         };
         let result = experiment::measure(&model)?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&result)?);
-        } else {
-            println!("{}", experiment::markdown(&result));
-        }
-        if let Some(path) = &args.record {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            writeln!(file, "\n{}", experiment::markdown(&result))?;
-        }
-        return Ok(());
+        return publish(&args, &result, experiment::markdown(&result));
     }
     if matches!(args.backend, Some(crate::model_choice::BackendArg::Gpu | crate::model_choice::BackendArg::Auto)) {
         let result = gpu::measure(&args)?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&result)?);
-        } else {
-            println!("{}", gpu::markdown(&result));
-        }
-        if let Some(path) = &args.record {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            writeln!(file, "\n{}", gpu::markdown(&result))?;
-        }
-        return Ok(());
+        return publish(&args, &result, gpu::markdown(&result));
     }
     let memory_read_gb_s = memory_read_bandwidth();
     let mut results = Vec::new();
@@ -179,14 +152,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         memory_read_gb_s,
         results,
     };
+    publish(&args, &report, markdown(&report))
+}
+
+/// Print a benchmark's result (JSON with --json, Markdown otherwise) and append the Markdown
+/// to the --record file.
+fn publish(args: &Args, result: &impl Serialize, markdown: String) -> anyhow::Result<()> {
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(result)?);
     } else {
-        println!("{}", markdown(&report));
+        println!("{markdown}");
     }
     if let Some(path) = &args.record {
         let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        writeln!(file, "\n{}", markdown(&report))?;
+        writeln!(file, "\n{markdown}")?;
     }
     Ok(())
 }
