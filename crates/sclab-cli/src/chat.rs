@@ -5,7 +5,6 @@ use anyhow::Context;
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, StopReason};
 use sclab_engine::{Message, TextStream};
 
-use crate::backend_choice::AnyBackend;
 use crate::model_choice::ModelArgs;
 
 #[derive(clap::Args)]
@@ -45,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     messages.push(Message::user(args.prompt.clone()));
     let prompt = model.chat_tokens(&messages)?;
     let tokenizer = model.tokenizer;
-    let mut backend = AnyBackend::choose(args.model.backend, &path, model.backend)?;
+    let mut backend = crate::backend_choice::choose(args.model.backend, &path, model.backend)?;
 
     let started = Instant::now();
     let backend = &mut backend;

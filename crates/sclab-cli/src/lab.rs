@@ -9,9 +9,9 @@ use sclab_assets::Cache;
 use sclab_core::experiment::{Concept, ConceptModel};
 use sclab_core::tasks::TaskError;
 use sclab_engine::{ChatCodec, ChatTemplate, SentenceEmbedder, Tokenizer, ToxicityClassifier};
+use sclab_gpu::AnyBackend;
 use serde_json::Value;
 
-use crate::backend_choice::AnyBackend;
 use crate::model_choice::{classifier, ensure_asset, ModelArgs};
 
 pub struct Lab {
@@ -31,7 +31,7 @@ impl Lab {
         let model = sclab_engine::load(&model_path).with_context(|| format!("loading {}", model_path.display()))?;
         let model_sha256 = sclab_assets::sha256_file(&model_path)?;
         let classifier = classifier(&cache)?;
-        let backend = AnyBackend::choose(args.backend, &model_path, model.backend)?;
+        let backend = crate::backend_choice::choose(args.backend, &model_path, model.backend)?;
         let (tokenizer, template) = (model.tokenizer, model.template);
         Ok(Lab { cache, backend, tokenizer, template, model_path, model_sha256, classifier })
     }

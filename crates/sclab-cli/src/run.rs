@@ -116,13 +116,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
     for item in &todo {
         bar.set_message(item.id.clone());
-        let record = pollster::block_on(experiment.run_item(
+        let model_path = &lab.model_path;
+        let record = pollster::block_on(experiment.run_item_recovering(
             &mut lab.backend,
             &codec,
             item,
             &instruments,
             &|| false,
             &mut |_| bar.inc(1),
+            &mut |backend, why| bar.suspend(|| crate::backend_choice::fall_back_to_cpu(backend, model_path, why)),
         ))
         .with_context(|| format!("item {}", item.id))?;
         results_file::append(&mut file, &Line::Item(record))?;

@@ -120,6 +120,10 @@ pub enum BackendError {
     DuplicateSequence(SeqId),
     #[error("backend failure: {0}")]
     Device(String),
+    /// The GPU went away (driver reset, tab in the background too long, `destroy()`): nothing
+    /// on this backend can run again, but another backend can take over.
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
 }
 
 /// A language model behind a KV cache of sequences.

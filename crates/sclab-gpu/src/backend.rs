@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sclab_core::{check_batch, Backend, BackendError, BatchRows, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
 
-use crate::context::GpuContext;
+use crate::context::{GpuContext, Health};
 use crate::kernels::{AttentionShape, Kernels};
 use crate::kv::{PagedKv, SeqPages};
 use crate::model::GpuModel;
@@ -45,7 +45,7 @@ impl GpuBackend {
             stop_tokens,
         };
         let kv = PagedKv::new(&ctx, c.n_layers, c.kv_dim(), cache_positions.div_ceil(crate::PAGE))?;
-        let kernels = Kernels::new(&ctx.device);
+        let kernels = Kernels::new(&ctx);
         Ok(Self { ctx, kernels, model, info, kv, seqs: HashMap::new(), next_id: 0 })
     }
 
@@ -56,6 +56,18 @@ impl GpuBackend {
     /// Compute dispatches encoded so far.
     pub fn dispatches(&self) -> u64 {
         self.kernels.dispatches()
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    fn health(&self) -> Result<(), BackendError> {
+        match self.ctx.health() {
+            Health::Ok => Ok(()),
+            Health::Lost(why) => Err(BackendError::DeviceLost(why)),
+            Health::Failed(why) => Err(BackendError::Device(why)),
+        }
     }
 
     fn insert(&mut self, seq: SeqPages) -> SeqId {
@@ -102,6 +114,7 @@ impl Backend for GpuBackend {
 
     async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
         check_batch(&self.info, batch, |seq| self.seq_len(seq))?;
+        self.health()?;
         let c = self.model.config.clone();
         let (d, kv_dim, q_dim, ffn) = (c.hidden_size, c.kv_dim(), c.n_heads * c.head_dim, c.ffn_size);
         let device = &self.ctx.device;
@@ -221,16 +234,19 @@ impl Backend for GpuBackend {
         }
         self.ctx.queue.submit([encoder.finish()]);
 
-        let logits = if n_logits > 0 {
-            self.ctx.read_f32(&logits, n_logits * vocab).await.map_err(device_error)?
-        } else {
-            Vec::new()
-        };
-        let hidden = if want_hidden.is_empty() {
-            Vec::new()
-        } else {
-            self.ctx.read_f32(&hidden, c.n_layers * want_hidden.len() * d).await.map_err(device_error)?
-        };
+        let read = async {
+            let logits = if n_logits > 0 { self.ctx.read_f32(&logits, n_logits * vocab).await? } else { Vec::new() };
+            let hidden = if want_hidden.is_empty() {
+                Vec::new()
+            } else {
+                self.ctx.read_f32(&hidden, c.n_layers * want_hidden.len() * d).await?
+            };
+            Ok::<_, crate::GpuError>((logits, hidden))
+        }
+        .await;
+        // A lost device can still hand back a buffer: only its health says whether to trust it.
+        self.health()?;
+        let (logits, hidden) = read.map_err(device_error)?;
         for req in batch {
             self.seqs.get_mut(&req.seq).expect("checked").len += req.tokens.len();
         }

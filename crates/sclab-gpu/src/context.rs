@@ -1,6 +1,10 @@
 //! The adapter and device, and moving f32 data to and from the GPU.
 
-use wgpu::util::DeviceExt;
+use std::sync::{Arc, Mutex};
+
+/// The usage of every buffer the kernels read and write.
+pub const STORAGE: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
@@ -19,6 +23,24 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// What went wrong on the device since it was opened: wgpu reports both through callbacks.
+#[derive(Default)]
+struct Faults {
+    lost: Option<String>,
+    first_error: Option<String>,
+}
+
+/// The device's state as a caller must act on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Health {
+    Ok,
+    /// Gone for good: another backend must take over.
+    Lost(String),
+    /// A command was rejected (a bug, or memory exhausted); its results are not to be trusted.
+    Failed(String),
 }
 
 impl GpuContext {
@@ -55,19 +77,50 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::Device(e.to_string()))?;
-        Ok(Self { device, queue, info, limits })
+        let faults = Arc::new(Mutex::new(Faults::default()));
+        let on_lost = faults.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            lock(&on_lost).lost = Some(format!("{message} ({reason:?})"));
+        });
+        let on_error = faults.clone();
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            lock(&on_error).first_error.get_or_insert_with(|| error.to_string());
+        }));
+        Ok(Self { device, queue, info, limits, faults })
     }
 
-    /// A storage buffer holding `bytes` (which the caller has padded to four bytes).
-    pub fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer, GpuError> {
-        let limit = self.limits.max_storage_buffer_binding_size;
-        if bytes.len() as u64 > limit {
-            return Err(GpuError::TooLarge { what: label.to_owned(), bytes: bytes.len() as u64, limit });
+    pub fn health(&self) -> Health {
+        // Natively wgpu runs the device-lost callback from a poll.
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        let faults = lock(&self.faults);
+        match (&faults.lost, &faults.first_error) {
+            (Some(lost), _) => Health::Lost(lost.clone()),
+            (None, Some(error)) => Health::Failed(error.clone()),
+            (None, None) => Health::Ok,
         }
-        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    }
+
+    /// A storage buffer holding `bytes` (which the caller has padded to four bytes). Written
+    /// through the queue rather than mapped at creation, so that a lost device yields an error
+    /// to report instead of a panic.
+    pub fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer, GpuError> {
+        let buffer = self.buffer(label, bytes.len() as u64, STORAGE)?;
+        self.queue.write_buffer(&buffer, 0, bytes);
+        Ok(buffer)
+    }
+
+    /// An uninitialised (that is, by WebGPU's rules, zeroed) buffer of `bytes` bytes.
+    pub fn buffer(&self, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Result<wgpu::Buffer, GpuError> {
+        let limit = self.limits.max_storage_buffer_binding_size;
+        if bytes > limit {
+            return Err(GpuError::TooLarge { what: label.to_owned(), bytes, limit });
+        }
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            contents: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            size: bytes.max(4),
+            usage,
+            mapped_at_creation: false,
         }))
     }
 
@@ -81,7 +134,7 @@ impl GpuContext {
 
     /// A zeroed storage buffer of `len` f32 values.
     pub fn zeros(&self, label: &str, len: usize) -> Result<wgpu::Buffer, GpuError> {
-        self.storage(label, &vec![0u8; len.max(1) * 4])
+        self.buffer(label, (len.max(1) * 4) as u64, STORAGE)
     }
 
     /// Copy `len` f32 values out of `buffer`: awaits the mapping in the browser, polls natively.
@@ -116,6 +169,10 @@ impl GpuContext {
         staging.unmap();
         Ok(values)
     }
+}
+
+fn lock(faults: &Mutex<Faults>) -> std::sync::MutexGuard<'_, Faults> {
+    faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub fn f32_bytes(values: &[f32]) -> Vec<u8> {

@@ -5,6 +5,7 @@
 //! All arithmetic is f32 (SwiftShader, the headless browser's adapter, has no `shader-f16`).
 //! Weights keep their GGUF block formats on the GPU, repacked to 32-bit words ([`GpuMatrix`]).
 
+mod any_backend;
 mod backend;
 mod context;
 mod kernels;
@@ -12,8 +13,9 @@ mod kv;
 mod matrix;
 mod model;
 
+pub use any_backend::{open_preferred, AnyBackend, Placement, Preference, GPU_CACHE_POSITIONS};
 pub use backend::GpuBackend;
-pub use context::{GpuContext, GpuError};
+pub use context::{GpuContext, GpuError, Health};
 pub use kernels::{rope_table, AttentionShape, Kernels, PAGE};
 pub use matrix::{GpuMatrix, WeightFormat};
 pub use model::{GpuModel, LoadError};

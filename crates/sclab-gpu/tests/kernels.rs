@@ -14,7 +14,7 @@ const TOLERANCE: f32 = 1e-4;
 
 fn gpu() -> (GpuContext, Kernels) {
     let ctx = block_on(GpuContext::new()).expect("a Vulkan adapter (Debian: mesa-vulkan-drivers)");
-    let kernels = Kernels::new(&ctx.device);
+    let kernels = Kernels::new(&ctx);
     (ctx, kernels)
 }
 

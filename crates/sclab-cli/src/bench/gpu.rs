@@ -6,8 +6,9 @@ use sclab_engine::Message;
 use serde::Serialize;
 
 use super::{measure_ours, Args, Speeds, PROMPT};
-use crate::backend_choice::{AnyBackend, BackendArg};
+use crate::backend_choice::BackendArg;
 use crate::model_choice::default_model;
+use sclab_gpu::AnyBackend;
 
 #[derive(Serialize)]
 pub struct GpuBench {
@@ -33,7 +34,7 @@ pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
     drop(cpu);
 
     let loaded = sclab_engine::load(&path)?;
-    let AnyBackend::Gpu(mut gpu) = AnyBackend::choose(BackendArg::Gpu, &path, loaded.backend)? else {
+    let AnyBackend::Gpu(mut gpu) = crate::backend_choice::choose(BackendArg::Gpu, &path, loaded.backend)? else {
         anyhow::bail!("no GPU backend")
     };
     let gpu_speeds = super::best_of(args.repeats, || measure_ours(gpu.as_mut(), &prompt, args))?;

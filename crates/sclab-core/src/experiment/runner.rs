@@ -10,7 +10,7 @@ use super::record::{ItemRecord, RoundRecord, SampleRecord};
 use super::ExperimentConfig;
 use crate::backend::Backend;
 use crate::metrics::entropy::{self, Sample};
-use crate::protocol::{ChatFormat, ItemRun, ProtocolConfig, ProtocolError, Round, Watch};
+use crate::protocol::{is_device_lost, ChatFormat, ItemRun, ProtocolConfig, ProtocolError, Round, Watch};
 use crate::sampling::item_seed;
 use crate::tasks::scoring::{read_qa, task_metrics};
 use crate::tasks::TaskItem;
@@ -63,22 +63,59 @@ impl Experiment {
         watch: &dyn Watch,
         on_round: &mut dyn FnMut(&RoundRecord),
     ) -> Result<ItemRecord, ExperimentError> {
+        self.run_item_recovering(backend, format, task_item, instruments, watch, on_round, &mut |_, _| false).await
+    }
+
+    /// [`run_item`](Self::run_item) that survives a lost device: `recover` is told why and
+    /// replaces the backend in place (returning false when it cannot), and the item goes on
+    /// from its last finished round on the replacement, the conversation so far replayed token
+    /// for token. A round answered but not yet measured is measured there, not answered again.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_item_recovering<B: Backend, F: ChatFormat>(
+        &self,
+        backend: &mut B,
+        format: &F,
+        task_item: &TaskItem,
+        instruments: &Instruments<'_>,
+        watch: &dyn Watch,
+        on_round: &mut dyn FnMut(&RoundRecord),
+        recover: &mut dyn FnMut(&mut B, &ProtocolError) -> bool,
+    ) -> Result<ItemRecord, ExperimentError> {
         if self.clustering == Clustering::Embedding && self.protocol.samples > 0 && instruments.embedder.is_none() {
             return Err(ExperimentError::Embedding("no sentence embedder is loaded".into()));
         }
         let protocol = ProtocolConfig { seed: item_seed(self.config.seed, &task_item.id), ..self.protocol.clone() };
         let mut run = ItemRun::new(&protocol, &task_item.item)?;
         let mut rounds = Vec::new();
-        let result = async {
-            while !run.is_done() {
-                let round = run.next_round(backend, format, watch).await?;
-                let record = self.measure(backend, format, task_item, instruments, round).await?;
-                on_round(&record);
-                rounds.push(record);
+        let mut pending: Option<Round> = None;
+        let result = loop {
+            if pending.is_none() && run.is_done() {
+                break Ok(());
             }
-            Ok::<_, ExperimentError>(())
-        }
-        .await;
+            let step = async {
+                let round = match pending.take() {
+                    Some(round) => round,
+                    None => run.next_round(backend, format, watch).await?,
+                };
+                pending = Some(round.clone());
+                self.measure(backend, format, task_item, instruments, round).await
+            }
+            .await;
+            match step {
+                Ok(record) => {
+                    pending = None;
+                    on_round(&record);
+                    rounds.push(record);
+                }
+                Err(ExperimentError::Protocol(e)) if is_device_lost(&e) => {
+                    run.detach(backend);
+                    if !recover(backend, &e) {
+                        break Err(e.into());
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
         run.close(backend);
         result?;
         Ok(ItemRecord {

@@ -12,7 +12,7 @@ mod watch;
 
 pub use chat_format::ChatFormat;
 pub use config::{ImmoralRounds, Instructions, ProtocolConfig};
-pub use rounds::{run_item, Item, ItemRun, Round, RoundKind, SampledAnswer, Turn, QUERY};
+pub use rounds::{is_device_lost, run_item, Item, ItemRun, Round, RoundKind, SampledAnswer, Turn, QUERY};
 pub use watch::{Stream, Watch};
 
 #[derive(Debug, thiserror::Error)]

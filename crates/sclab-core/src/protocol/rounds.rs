@@ -92,13 +92,20 @@ pub struct ItemRun<'a> {
     next: usize,
     conversation: Option<SeqId>,
     history: Vec<(String, String)>,
+    /// Every token of the conversation's finished rounds, as its sequence caches them.
+    finished_tokens: Vec<u32>,
+}
+
+/// Whether a run may continue after `error` on another backend (the device is gone).
+pub fn is_device_lost(error: &ProtocolError) -> bool {
+    matches!(error, ProtocolError::Backend(crate::BackendError::DeviceLost(_)))
 }
 
 impl<'a> ItemRun<'a> {
     pub fn new(config: &'a ProtocolConfig, item: &'a Item) -> Result<Self, ProtocolError> {
         config.validate()?;
         let next = if config.baseline { 0 } else { 1 };
-        Ok(Self { config, item, next, conversation: None, history: Vec::new() })
+        Ok(Self { config, item, next, conversation: None, history: Vec::new(), finished_tokens: Vec::new() })
     }
 
     pub fn is_done(&self) -> bool {
@@ -126,7 +133,7 @@ impl<'a> ItemRun<'a> {
             };
             backend.free(seq);
             self.next = 1;
-            return result.map(|(round, _)| round);
+            return result.map(|(round, _, _)| round);
         }
         let turn = Turn::of(config, item, r);
         let input = if r == 1 {
@@ -134,12 +141,33 @@ impl<'a> ItemRun<'a> {
         } else {
             format.next(&self.history, &turn.user, &turn.prefix)?
         };
-        let seq = *self.conversation.get_or_insert_with(|| backend.new_sequence());
+        let seq = match self.conversation {
+            Some(seq) => seq,
+            None => {
+                let seq = backend.new_sequence();
+                self.conversation = Some(seq);
+                if !self.finished_tokens.is_empty() {
+                    let tokens = self.finished_tokens.clone();
+                    let replay = ForwardRequest { seq, tokens, logits: LogitPositions::None, hidden: false };
+                    backend.forward(&[replay]).await?;
+                }
+                seq
+            }
+        };
         let user = turn.user.clone();
-        let (round, full_answer) = answer(backend, format, config, item, seq, input, turn, watch).await?;
+        let (round, full_answer, cached) = answer(backend, format, config, item, seq, input, turn, watch).await?;
         self.history.push((user, full_answer));
+        self.finished_tokens.extend(cached);
         self.next += 1;
         Ok(round)
+    }
+
+    /// Let go of the conversation's sequence, whose backend is gone (a lost device); the next
+    /// round replays the finished rounds' tokens into a new sequence of whichever backend runs it.
+    pub fn detach<B: Backend>(&mut self, backend: &mut B) {
+        if let Some(seq) = self.conversation.take() {
+            backend.free(seq);
+        }
     }
 
     /// Free the conversation's cache; the run cannot continue after this.
@@ -190,7 +218,8 @@ impl Turn {
 }
 
 /// Append the round input, sample, score the options and answer greedily; on return every
-/// answer token is in the cache. Returns the round and the assistant's full answer text.
+/// answer token is in the cache. Returns the round, the assistant's full answer text and the
+/// tokens the round added to the cache.
 #[allow(clippy::too_many_arguments)]
 async fn answer<B: Backend, F: ChatFormat>(
     backend: &mut B,
@@ -201,8 +230,9 @@ async fn answer<B: Backend, F: ChatFormat>(
     input: Vec<u32>,
     turn: Turn,
     watch: &dyn Watch,
-) -> Result<(Round, String), ProtocolError> {
+) -> Result<(Round, String, Vec<u32>), ProtocolError> {
     let appended_tokens = input.len();
+    let mut cached = input.clone();
     let request = ForwardRequest { seq, tokens: input, logits: LogitPositions::Last, hidden: true };
     let out = backend.forward(&[request]).await?.remove(0);
     let (logits, hidden_input) = (out.logits, out.hidden.unwrap_or_default());
@@ -239,6 +269,7 @@ async fn answer<B: Backend, F: ChatFormat>(
             backend.forward(&[request]).await?.remove(0).hidden.unwrap_or_default()
         }
     };
+    cached.extend(&generated.tokens);
     let answer = format.decode(&generated.tokens)?;
     let full_answer = format!("{}{answer}", turn.prefix);
     let round = Round {
@@ -256,7 +287,7 @@ async fn answer<B: Backend, F: ChatFormat>(
         hidden_input,
         hidden_answer,
     };
-    Ok((round, full_answer))
+    Ok((round, full_answer, cached))
 }
 
 /// K samples forked from the round input and decoded as one batch; each round draws from its

@@ -2,8 +2,7 @@
 //! storage buffers are bound in order from binding 0 (attention names its bindings) and its
 //! parameters, 32-bit words, are the uniform after them, so one `dispatch` serves all.
 
-use wgpu::util::DeviceExt;
-
+use crate::context::GpuContext;
 use crate::matrix::{GpuMatrix, WeightFormat};
 
 const DEQUANTIZE: &str = include_str!("dequant.wgsl");
@@ -30,6 +29,7 @@ const MAX_GROUPS: u32 = 65_535;
 
 pub struct Kernels {
     device: wgpu::Device,
+    queue: wgpu::Queue,
     /// Compute dispatches encoded so far (benchmarks report them per token).
     dispatches: std::cell::Cell<u64>,
     matmul: [wgpu::ComputePipeline; 4],
@@ -68,7 +68,8 @@ fn pipeline(
 }
 
 impl Kernels {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(ctx: &GpuContext) -> Self {
+        let device = &ctx.device;
         let matmul = module(device, "matmul", &format!("{DEQUANTIZE}\n{MATMUL}"));
         let embedding = module(device, "embedding", &format!("{DEQUANTIZE}\n{EMBEDDING}"));
         let per_format = |m: &wgpu::ShaderModule| {
@@ -78,6 +79,7 @@ impl Kernels {
         let attention = module(device, "attention", ATTENTION);
         Self {
             device: device.clone(),
+            queue: ctx.queue.clone(),
             dispatches: Default::default(),
             matmul: per_format(&matmul),
             embedding: per_format(&embedding),
@@ -283,11 +285,13 @@ impl Kernels {
         let mut words = params.to_vec();
         words.resize(params.len().div_ceil(4) * 4, 0);
         self.dispatches.set(self.dispatches.get() + 1);
-        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
-            contents: &words.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>(),
-            usage: wgpu::BufferUsages::UNIFORM,
+            size: (words.len() * 4) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
         });
+        self.queue.write_buffer(&uniform, 0, &words.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>());
         let entries: Vec<wgpu::BindGroupEntry> = buffers
             .iter()
             .copied()

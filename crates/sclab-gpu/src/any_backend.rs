@@ -1,0 +1,115 @@
+//! The CPU engine or the GPU backend behind one type, and the rule that picks between them:
+//! `auto` takes a hardware GPU and leaves a software adapter (lavapipe, SwiftShader: slower than
+//! the CPU engine) to an explicit `gpu`.
+
+use sclab_core::{Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
+use sclab_engine::CpuBackend;
+
+use crate::{GpuBackend, GpuContext, GpuError};
+
+/// Positions the GPU's KV cache holds over all sequences (forks share their prefix).
+pub const GPU_CACHE_POSITIONS: usize = 8192;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preference {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+impl Preference {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "cpu" => Some(Preference::Cpu),
+            "gpu" => Some(Preference::Gpu),
+            "auto" => Some(Preference::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// Where a model should run, as [`open_preferred`] found it.
+pub enum Placement {
+    Gpu(GpuContext),
+    /// On the CPU engine, and why when the GPU was wanted but is not used.
+    Cpu(Option<String>),
+}
+
+/// Open the GPU that `preference` asks for. Only an explicit `gpu` without one is an error.
+pub async fn open_preferred(preference: Preference) -> Result<Placement, GpuError> {
+    if preference == Preference::Cpu {
+        return Ok(Placement::Cpu(None));
+    }
+    let ctx = match GpuContext::new().await {
+        Ok(ctx) => ctx,
+        Err(e) if preference == Preference::Auto => return Ok(Placement::Cpu(Some(e.to_string()))),
+        Err(e) => return Err(e),
+    };
+    if preference == Preference::Auto && ctx.info.device_type == wgpu::DeviceType::Cpu {
+        let why = format!("the only GPU adapter is a software one ({})", ctx.info.name);
+        return Ok(Placement::Cpu(Some(why)));
+    }
+    Ok(Placement::Gpu(ctx))
+}
+
+pub enum AnyBackend {
+    Cpu(CpuBackend),
+    Gpu(Box<GpuBackend>),
+}
+
+impl AnyBackend {
+    /// The engine's name as results files record it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AnyBackend::Cpu(_) => "cpu",
+            AnyBackend::Gpu(_) => "gpu",
+        }
+    }
+
+    /// The adapter's name on the GPU, "CPU" otherwise.
+    pub fn device_name(&self) -> String {
+        match self {
+            AnyBackend::Cpu(_) => "CPU".into(),
+            AnyBackend::Gpu(gpu) => gpu.adapter().name.clone(),
+        }
+    }
+}
+
+macro_rules! each {
+    ($self:ident, $b:ident => $body:expr) => {
+        match $self {
+            AnyBackend::Cpu($b) => $body,
+            AnyBackend::Gpu($b) => $body,
+        }
+    };
+}
+
+impl Backend for AnyBackend {
+    fn info(&self) -> &ModelInfo {
+        each!(self, b => b.info())
+    }
+
+    fn new_sequence(&mut self) -> SeqId {
+        each!(self, b => b.new_sequence())
+    }
+
+    fn fork(&mut self, seq: SeqId) -> Result<SeqId, BackendError> {
+        each!(self, b => b.fork(seq))
+    }
+
+    fn rollback(&mut self, seq: SeqId, len: usize) -> Result<(), BackendError> {
+        each!(self, b => b.rollback(seq, len))
+    }
+
+    fn free(&mut self, seq: SeqId) {
+        each!(self, b => b.free(seq))
+    }
+
+    fn seq_len(&self, seq: SeqId) -> Result<usize, BackendError> {
+        each!(self, b => b.seq_len(seq))
+    }
+
+    async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
+        each!(self, b => b.forward(batch).await)
+    }
+}
