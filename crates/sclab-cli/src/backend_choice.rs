@@ -40,7 +40,7 @@ pub fn choose(choice: BackendArg, path: &Path, cpu: CpuBackend) -> anyhow::Resul
     let mut gguf = sclab_engine::gguf::GgufFile::open(path)?;
     let model = GpuModel::load(&ctx, &mut gguf).with_context(|| format!("loading {} on the GPU", path.display()))?;
     eprintln!("running on the GPU: {} ({:?})", ctx.info.name, ctx.info.backend);
-    Ok(AnyBackend::Gpu(Box::new(GpuBackend::new(ctx, model, stop, GPU_CACHE_POSITIONS)?)))
+    Ok(AnyBackend::Gpu(Box::new(GpuBackend::new(*ctx, model, stop, GPU_CACHE_POSITIONS)?)))
 }
 
 /// After the GPU was lost mid-run: load the CPU engine for the model at `path` in its place.

@@ -30,7 +30,7 @@ impl Preference {
 
 /// Where a model should run, as [`open_preferred`] found it.
 pub enum Placement {
-    Gpu(GpuContext),
+    Gpu(Box<GpuContext>),
     /// On the CPU engine, and why when the GPU was wanted but is not used.
     Cpu(Option<String>),
 }
@@ -49,7 +49,7 @@ pub async fn open_preferred(preference: Preference) -> Result<Placement, GpuErro
         let why = format!("the only GPU adapter is a software one ({})", ctx.info.name);
         return Ok(Placement::Cpu(Some(why)));
     }
-    Ok(Placement::Gpu(ctx))
+    Ok(Placement::Gpu(Box::new(ctx)))
 }
 
 pub enum AnyBackend {

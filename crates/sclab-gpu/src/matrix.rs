@@ -46,6 +46,14 @@ pub struct GpuMatrix {
     pub format: WeightFormat,
     pub rows: usize,
     pub cols: usize,
+    /// Consecutive row ranges, each within the adapter's storage-binding limit (one part unless
+    /// the matrix is larger than that).
+    pub parts: Vec<MatrixPart>,
+}
+
+pub struct MatrixPart {
+    pub first_row: usize,
+    pub rows: usize,
     pub words: wgpu::Buffer,
     pub scales: wgpu::Buffer,
 }
@@ -60,15 +68,44 @@ impl GpuMatrix {
         cols: usize,
         bytes: &[u8],
     ) -> Result<Self, GpuError> {
+        let limit = ctx.limits.max_storage_buffer_binding_size;
+        Self::upload_in_parts(ctx, label, format, rows, cols, bytes, limit)
+    }
+
+    /// [`upload`](Self::upload) in parts of at most `part_bytes` per buffer.
+    pub fn upload_in_parts(
+        ctx: &GpuContext,
+        label: &str,
+        format: WeightFormat,
+        rows: usize,
+        cols: usize,
+        bytes: &[u8],
+        part_bytes: u64,
+    ) -> Result<Self, GpuError> {
         let (words, scales) = repack(format, rows, cols, bytes);
-        let scales = if scales.is_empty() { vec![0.0] } else { scales };
-        Ok(Self {
-            format,
-            rows,
-            cols,
-            words: ctx.storage_u32(&format!("{label} weights"), &words)?,
-            scales: ctx.storage_f32(&format!("{label} scales"), &scales)?,
-        })
+        let (row_words, row_scales) = (words.len() / rows.max(1), scales.len() / rows.max(1));
+        let limit = part_bytes as usize;
+        let rows_per_part = limit / (row_words.max(row_scales) * 4).max(1);
+        if rows_per_part == 0 {
+            let bytes = (row_words * 4) as u64;
+            return Err(GpuError::TooLarge { what: format!("one row of {label}"), bytes, limit: limit as u64 });
+        }
+        let mut parts = Vec::with_capacity(rows.div_ceil(rows_per_part));
+        for first_row in (0..rows).step_by(rows_per_part) {
+            let n = rows_per_part.min(rows - first_row);
+            let part_scales = &scales[(first_row * row_scales).min(scales.len())..][..n * row_scales];
+            parts.push(MatrixPart {
+                first_row,
+                rows: n,
+                words: ctx
+                    .storage_u32(&format!("{label} weights"), &words[first_row * row_words..][..n * row_words])?,
+                scales: ctx.storage_f32(
+                    &format!("{label} scales"),
+                    if part_scales.is_empty() { &[0.0] } else { part_scales },
+                )?,
+            });
+        }
+        Ok(Self { format, rows, cols, parts })
     }
 }
 

@@ -88,21 +88,32 @@ fn matmul_matches_the_dequantized_product_in_every_format() {
     let (rows, cols) = (200, 576);
     for format in WeightFormat::ALL {
         let (bytes, w) = random_matrix(&mut rng, format, rows, cols);
-        let matrix = GpuMatrix::upload(&ctx, "w", format, rows, cols, &bytes).unwrap();
-        for m in [1, 5, 11] {
-            let x = random(&mut rng, m * cols, 2.0);
-            let want: Vec<f32> = (0..m * rows)
-                .map(|o| {
-                    let (i, j) = (o / rows, o % rows);
-                    (0..cols).map(|c| x[i * cols + c] as f64 * w[j * cols + c] as f64).sum::<f64>() as f32
-                })
-                .collect();
-            let xb = ctx.storage_f32("x", &x).unwrap();
-            let out = ctx.zeros("out", m * rows).unwrap();
-            let got = run(&ctx, &out, m * rows, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32));
-            assert_close(&got, &want, &format!("{format:?} m={m}"));
+        for matrix in whole_and_split(&ctx, format, rows, cols, &bytes) {
+            for m in [1, 5, 11] {
+                let x = random(&mut rng, m * cols, 2.0);
+                let want: Vec<f32> = (0..m * rows)
+                    .map(|o| {
+                        let (i, j) = (o / rows, o % rows);
+                        (0..cols).map(|c| x[i * cols + c] as f64 * w[j * cols + c] as f64).sum::<f64>() as f32
+                    })
+                    .collect();
+                let xb = ctx.storage_f32("x", &x).unwrap();
+                let out = ctx.zeros("out", m * rows).unwrap();
+                let got = run(&ctx, &out, m * rows, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32));
+                assert_close(&got, &want, &format!("{format:?} m={m} in {} parts", matrix.parts.len()));
+            }
         }
     }
+}
+
+/// The matrix in one buffer, and split into row ranges as for an adapter whose binding limit is
+/// a third of its size.
+fn whole_and_split(ctx: &GpuContext, format: WeightFormat, rows: usize, cols: usize, bytes: &[u8]) -> [GpuMatrix; 2] {
+    let whole = GpuMatrix::upload(ctx, "w", format, rows, cols, bytes).unwrap();
+    let third = whole.parts[0].words.size() / 3 + 4;
+    let split = GpuMatrix::upload_in_parts(ctx, "w", format, rows, cols, bytes, third).unwrap();
+    assert_eq!((whole.parts.len(), split.parts.len()), (1, 4), "{format:?}");
+    [whole, split]
 }
 
 #[test]
@@ -112,13 +123,14 @@ fn embedding_gathers_dequantized_rows() {
     let (rows, cols) = (50, 96);
     for format in WeightFormat::ALL {
         let (bytes, w) = random_matrix(&mut rng, format, rows, cols);
-        let matrix = GpuMatrix::upload(&ctx, "w", format, rows, cols, &bytes).unwrap();
-        let ids = [7u32, 0, 49, 7];
-        let want: Vec<f32> = ids.iter().flat_map(|&id| w[id as usize * cols..][..cols].to_vec()).collect();
-        let idb = ctx.storage_u32("ids", &ids).unwrap();
-        let out = ctx.zeros("out", ids.len() * cols).unwrap();
-        let got = run(&ctx, &out, want.len(), |pass| kernels.embedding(pass, &idb, &matrix, &out, 4));
-        assert_close(&got, &want, &format!("{format:?}"));
+        for matrix in whole_and_split(&ctx, format, rows, cols, &bytes) {
+            let ids = [7u32, 0, 49, 7, 20];
+            let want: Vec<f32> = ids.iter().flat_map(|&id| w[id as usize * cols..][..cols].to_vec()).collect();
+            let idb = ctx.storage_u32("ids", &ids).unwrap();
+            let out = ctx.zeros("out", ids.len() * cols).unwrap();
+            let got = run(&ctx, &out, want.len(), |pass| kernels.embedding(pass, &idb, &matrix, &out, 5));
+            assert_close(&got, &want, &format!("{format:?} in {} parts", matrix.parts.len()));
+        }
     }
 }
 
@@ -197,9 +209,12 @@ fn rope_rotates_as_the_cpu_engine_in_both_layouts() {
 }
 
 #[test]
-fn a_buffer_larger_than_a_binding_is_refused_clearly() {
+fn a_matrix_larger_than_a_binding_is_split_and_a_row_larger_is_refused() {
     let (mut ctx, _) = gpu();
     ctx.limits.max_storage_buffer_binding_size = 1024;
-    let err = GpuMatrix::upload(&ctx, "token_embd", WeightFormat::F32, 32, 32, &vec![0u8; 32 * 32 * 4]).err().unwrap();
-    assert_eq!(err.to_string(), "token_embd weights needs 4096 bytes in one binding; this adapter allows 1024");
+    let matrix = GpuMatrix::upload(&ctx, "token_embd", WeightFormat::F32, 32, 32, &[0u8; 32 * 32 * 4]).unwrap();
+    let ranges: Vec<(usize, usize)> = matrix.parts.iter().map(|p| (p.first_row, p.rows)).collect();
+    assert_eq!(ranges, vec![(0, 8), (8, 8), (16, 8), (24, 8)]);
+    let err = GpuMatrix::upload(&ctx, "token_embd", WeightFormat::F32, 1, 512, &[0u8; 512 * 4]).err().unwrap();
+    assert_eq!(err.to_string(), "one row of token_embd needs 2048 bytes in one binding; this adapter allows 1024");
 }

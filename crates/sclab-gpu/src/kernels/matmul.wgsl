@@ -1,13 +1,17 @@
 // out (m × n) = x (m × k) · Wᵀ for a block-quantized W (n × k). A workgroup takes WEIGHT_ROWS
 // weight rows, LANES threads each, and up to ROWS activation rows, so each weight block is
 // dequantized once for all of them; a row's lanes stride over its blocks and their partial dots
-// are summed in workgroup memory.
+// are summed in workgroup memory. W may be bound in parts of consecutive rows (an adapter's
+// binding limit): this dispatch computes output columns first_row .. first_row + n.
 
 struct Params {
     m: u32,
+    // Rows of the bound part of W.
     n: u32,
     k: u32,
-    _pad: u32,
+    // Columns of out: the rows of the whole W.
+    width: u32,
+    first_row: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
@@ -59,7 +63,7 @@ fn main(
     }
     if (j < p.n && lane == 0u) {
         for (var r = 0u; r < rows; r++) {
-            out[(first + r) * p.n + j] = partial[r * WG + t];
+            out[(first + r) * p.width + p.first_row + j] = partial[r * WG + t];
         }
     }
 }

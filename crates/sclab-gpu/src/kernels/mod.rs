@@ -94,16 +94,20 @@ impl Kernels {
         }
     }
 
-    /// `out (m × w.rows) = x (m × w.cols) · wᵀ`.
+    /// `out (m × w.rows) = x (m × w.cols) · wᵀ`, one dispatch per part of `w`.
     pub fn matmul(&self, pass: &mut wgpu::ComputePass, x: &wgpu::Buffer, w: &GpuMatrix, out: &wgpu::Buffer, m: u32) {
-        let n = w.rows as u32;
-        let (gx, gy) = spread(n.div_ceil(MATMUL_WEIGHT_ROWS));
-        let params = [m, n, w.cols as u32, 0];
-        let groups = [gx, gy, m.div_ceil(MATMUL_ROWS)];
-        self.dispatch(pass, &self.matmul[w.format.index()], &[x, &w.words, &w.scales, out], params, groups);
+        for part in &w.parts {
+            let n = part.rows as u32;
+            let (gx, gy) = spread(n.div_ceil(MATMUL_WEIGHT_ROWS));
+            let params = [m, n, w.cols as u32, w.rows as u32, part.first_row as u32];
+            let groups = [gx, gy, m.div_ceil(MATMUL_ROWS)];
+            let bindings = [(0, x), (1, &part.words), (2, &part.scales), (3, out)];
+            self.dispatch_bound(pass, &self.matmul[w.format.index()], &bindings, 4, &params, groups);
+        }
     }
 
-    /// `out (ids.len() × w.cols)`: the rows of `w` named by `ids` (a `u32` buffer of `m` ids).
+    /// `out (ids.len() × w.cols)`: the rows of `w` named by `ids` (a `u32` buffer of `m` ids),
+    /// each part of `w` writing the rows it holds.
     pub fn embedding(
         &self,
         pass: &mut wgpu::ComputePass,
@@ -113,14 +117,16 @@ impl Kernels {
         m: u32,
     ) {
         let blocks = (w.cols / 32) as u32;
-        let params = [m, w.cols as u32, 0, 0];
-        self.dispatch(
-            pass,
-            &self.embedding[w.format.index()],
-            &[ids, &w.words, &w.scales, out],
-            params,
-            [blocks.div_ceil(WORKGROUP), m, 1],
-        );
+        for part in &w.parts {
+            let params = [m, w.cols as u32, part.first_row as u32, part.rows as u32];
+            self.dispatch(
+                pass,
+                &self.embedding[w.format.index()],
+                &[ids, &part.words, &part.scales, out],
+                params,
+                [blocks.div_ceil(WORKGROUP), m, 1],
+            );
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
