@@ -89,6 +89,11 @@ function onEvent(event) {
     case 'sample':
       if ($('transcript-item').value === String(event.index)) transcript.token(event);
       break;
+    case 'backend':
+      showEngine({ backend: event.backend, device: event.device });
+      showNotice(event.reason);
+      if ($('transcript-item').value === String(event.index)) transcript.restartUnfinished();
+      break;
     case 'round':
       current.partial?.rounds.push(event.record);
       if ($('transcript-item').value === String(event.index)) transcript.round(event.record);
@@ -247,13 +252,35 @@ async function run(event) {
 
 /** After a hard cancel (no shared flag) the fresh worker needs the model again. */
 async function reopen() {
-  modelInfo = await client.request('open', { source: modelInfo.source ?? 'default', file: modelInfo.file });
+  modelInfo = { ...modelInfo, ...(await client.request('open', { source: modelInfo.source ?? 'default', file: modelInfo.file, engine: $('engine').value })) };
+}
+
+/** The engine line: where the model runs, and why not on the GPU when that was wanted. */
+function showEngine({ backend, device, reason }) {
+  const where = backend === 'gpu' ? `WebGPU on ${device}` : 'CPU (wasm SIMD)';
+  $('info-backend').textContent = reason ? `${where}; ${reason}` : where;
+}
+
+async function changeEngine() {
+  localStorage.setItem('sclab-engine', $('engine').value);
+  if (!modelInfo || running) return;
+  $('run').disabled = true;
+  try {
+    const info = await client.request('engine', { engine: $('engine').value });
+    modelInfo = { ...modelInfo, ...info };
+    showEngine(info);
+  } catch (e) {
+    showNotice(`Could not change the engine: ${e.message}`);
+  } finally {
+    $('run').disabled = running || !modelInfo;
+  }
 }
 
 function setRunning(on) {
   running = on;
   $('run').disabled = on || !modelInfo;
   $('cancel').disabled = !on;
+  $('engine').disabled = on;
   $('run-progress').hidden = !on;
   $('run-status').textContent = on ? 'starting…' : current ? `run ${current.status}` : '';
 }
@@ -262,11 +289,11 @@ async function openModel(source, file) {
   $('run').disabled = true;
   const previous = modelInfo;
   try {
-    const info = await client.request('open', { source, file });
+    const info = await client.request('open', { source, file, engine: $('engine').value });
     modelInfo = { ...info, source, file };
     $('info-name').textContent = `${info.name} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${info.sha256.slice(0, 12)}…)`;
     $('info-shape').textContent = `${info.architecture}, ${info.layers} layers, hidden ${info.hidden_size}, vocabulary ${info.vocab_size}, context ${info.context_length}`;
-    $('info-backend').textContent = info.notice;
+    showEngine(info);
     $('info-memory').textContent = `${(info.wasm_memory_bytes / 2 ** 20).toFixed(0)} MiB of wasm memory after loading`;
     $('model-info').hidden = false;
     $('model-status').textContent = `Ready: ${info.name}`;
@@ -306,6 +333,7 @@ async function start() {
   const runs = await refreshRuns();
   if (runs.length) showRun(runs[0]);
   else redraw();
+  $('engine').value = localStorage.getItem('sclab-engine') ?? 'auto';
   openModel('default');
 }
 
@@ -327,6 +355,7 @@ $('reset-instructions').addEventListener('click', async () => {
 for (const id of ['limit', 'offset', 'subset', 'seed', 'rounds', 'samples', 'clustering', 'concept', 'prompt', 'layer']) {
   $(id).addEventListener('change', preview);
 }
+$('engine').addEventListener('change', changeEngine);
 $('model-file').addEventListener('change', () => {
   const file = $('model-file').files[0];
   if (file) openModel('file', file);

@@ -59,6 +59,16 @@ export class Transcript {
     line.querySelector('.text').textContent += text;
   }
 
+  /** Drop what streamed for rounds not yet measured: they start over (another engine took over). */
+  restartUnfinished() {
+    for (const [round, card] of this.rounds) {
+      if (card.classList.contains('streaming')) {
+        card.remove();
+        this.rounds.delete(round);
+      }
+    }
+  }
+
   /** The measured round replaces whatever streamed. */
   round(record) {
     const card = this.card(record.round);

@@ -28,14 +28,17 @@ async function getManifest() {
   return manifest;
 }
 
-async function backendNotice() {
-  const gpu = self.navigator.gpu;
-  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-  const webgpu = !gpu ? 'this browser has no WebGPU' : adapter ? 'a WebGPU adapter exists' : 'WebGPU has no adapter here';
-  return `CPU (wasm SIMD); ${webgpu}, and the WebGPU backend is not part of this build yet`;
+/** Move the model to the engine the page asks for; a failure leaves it where it was. */
+async function place(engine) {
+  try {
+    return await lab.use_backend(engine);
+  } catch (error) {
+    const { backend, device } = lab.info();
+    return { backend, device, reason: String(error?.message ?? error) };
+  }
 }
 
-async function open({ source, file }) {
+async function open({ source, file, engine }) {
   await ready;
   const m = await getManifest();
   const classifier = await Promise.all([
@@ -56,10 +59,11 @@ async function open({ source, file }) {
   lab = null;
   loadedDatasets.clear();
   lab = WebLab.load(blob, name, classifier[0], classifier[1], (done, total) => status(`checking ${name}`, done, total));
-  const info = lab.info();
-  modelSha = info.sha256;
+  modelSha = lab.info().sha256;
+  status(engine === 'cpu' ? '' : 'looking for a WebGPU adapter');
+  const placed = await place(engine);
   status('');
-  return { ...info, notice: await backendNotice(), isolated: self.crossOriginIsolated };
+  return { ...lab.info(), reason: placed.reason, isolated: self.crossOriginIsolated };
 }
 
 const loadedDatasets = new Set();
@@ -110,6 +114,13 @@ async function run({ config, cancel }) {
 
 const handlers = {
   open,
+  engine: async ({ engine }) => {
+    if (!lab) throw new Error('no model is loaded');
+    status(`moving the model to ${engine === 'cpu' ? 'the CPU' : 'WebGPU'}`);
+    const placed = await place(engine);
+    status('');
+    return { ...lab.info(), reason: placed.reason };
+  },
   run,
   prepare: ({ config }) => prepare(config),
   items: async ({ config }) => {

@@ -76,7 +76,7 @@ before(async () => {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 });
 
@@ -176,6 +176,38 @@ test('text from the model or the visitor is shown as text, never run as HTML', a
   assert.match(await page.textContent('#transcript .round .answer'), /<img src=x onerror=/);
   assert.equal(await page.locator('#transcript img').count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await page.close();
+});
+
+test('the model runs on WebGPU when chosen, and auto leaves a software adapter to the CPU', async () => {
+  const page = await openPage();
+  const engine = () => page.textContent('#info-backend');
+  // Chromium's WebGPU here is SwiftShader: a software adapter, slower than the wasm engine.
+  assert.match(await engine(), /^CPU \(wasm SIMD\); the only GPU adapter is a software one \(/);
+  await page.selectOption('#engine', 'gpu');
+  await page.waitForFunction(() => document.getElementById('info-backend').textContent.startsWith('WebGPU on'), null, {
+    timeout: RUN_TIMEOUT,
+  });
+  await page.selectOption('#task', 'custom');
+  await page.fill('#prompt', 'Name a fruit.');
+  await page.fill('#rounds', '1');
+  await page.fill('#samples', '0');
+  await page.fill('#max-tokens', '6');
+  await runAndWait(page);
+  assert.equal(await page.locator('#transcript .round').count(), 1);
+  const backend = await page.evaluate(async () => {
+    const open = indexedDB.open('sclab', 1);
+    const db = await new Promise((r) => (open.onsuccess = () => r(open.result)));
+    const store = db.transaction('runs').objectStore('runs');
+    const runs = await new Promise((r) => (store.getAll().onsuccess = (e) => r(e.target.result)));
+    return runs.find((r) => r.config.prompt === 'Name a fruit.').header.model.backend;
+  });
+  assert.equal(backend, 'gpu', 'the results header records the engine');
+  await page.selectOption('#engine', 'auto');
+  await page.waitForFunction(() => document.getElementById('info-backend').textContent.startsWith('CPU'), null, {
+    timeout: RUN_TIMEOUT,
+  });
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 

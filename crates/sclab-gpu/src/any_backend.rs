@@ -46,7 +46,7 @@ pub async fn open_preferred(preference: Preference) -> Result<Placement, GpuErro
         Err(e) => return Err(e),
     };
     if preference == Preference::Auto && ctx.info.device_type == wgpu::DeviceType::Cpu {
-        let why = format!("the only GPU adapter is a software one ({})", ctx.info.name);
+        let why = format!("the only GPU adapter is a software one ({})", ctx.adapter_name());
         return Ok(Placement::Cpu(Some(why)));
     }
     Ok(Placement::Gpu(Box::new(ctx)))
@@ -70,7 +70,7 @@ impl AnyBackend {
     pub fn device_name(&self) -> String {
         match self {
             AnyBackend::Cpu(_) => "CPU".into(),
-            AnyBackend::Gpu(gpu) => gpu.adapter().name.clone(),
+            AnyBackend::Gpu(gpu) => gpu.context().adapter_name(),
         }
     }
 }

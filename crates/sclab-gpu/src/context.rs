@@ -89,6 +89,24 @@ impl GpuContext {
         Ok(Self { device, queue, info, limits, faults })
     }
 
+    /// The adapter in words: its name, or (browsers often hide it) its kind.
+    pub fn adapter_name(&self) -> String {
+        if !self.info.name.is_empty() {
+            return self.info.name.clone();
+        }
+        let kind = match self.info.device_type {
+            wgpu::DeviceType::Cpu => "a software adapter",
+            wgpu::DeviceType::DiscreteGpu => "a discrete GPU",
+            wgpu::DeviceType::IntegratedGpu => "an integrated GPU",
+            wgpu::DeviceType::VirtualGpu => "a virtual GPU",
+            wgpu::DeviceType::Other => "an unnamed adapter",
+        };
+        match self.info.vendor {
+            0 => kind.to_owned(),
+            vendor => format!("{kind} (vendor {vendor:#06x})"),
+        }
+    }
+
     pub fn health(&self) -> Health {
         // Natively wgpu runs the device-lost callback from a poll.
         #[cfg(not(target_arch = "wasm32"))]

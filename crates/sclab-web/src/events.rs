@@ -54,6 +54,14 @@ pub enum Event<'a> {
         items: usize,
         cancelled: bool,
     },
+    /// The engine changed mid-run (the GPU was lost): the item goes on from its last finished
+    /// round, so text streamed for an unfinished round starts over.
+    Backend {
+        index: usize,
+        backend: &'a str,
+        device: &'a str,
+        reason: &'a str,
+    },
     /// The run stopped on an error (the finished rounds and items stay with the page).
     Error {
         message: &'a str,

@@ -11,7 +11,9 @@ use sclab_core::experiment::{Concept, ConceptModel, Experiment, ExperimentConfig
 use sclab_core::protocol::ProtocolError;
 use sclab_core::tasks::{load_items, TaskError, TaskItem};
 use sclab_core::Backend;
-use sclab_engine::{ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
+use sclab_engine::gguf::GgufFile;
+use sclab_engine::{ChatCodec, ChatTemplate, CpuBackend, SentenceEmbedder, Tokenizer, ToxicityClassifier};
+use sclab_gpu::{open_preferred, AnyBackend, GpuBackend, GpuModel, Placement, Preference, GPU_CACHE_POSITIONS};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -27,7 +29,11 @@ use crate::{error, js, to_js};
 const READ_BUFFER: usize = 1 << 20;
 
 struct Inner {
-    model: LoadedModel,
+    backend: AnyBackend,
+    tokenizer: Tokenizer,
+    template: ChatTemplate,
+    /// The model file, kept to load it onto another engine (WebGPU, or the CPU after a lost GPU).
+    blob: Blob,
     name: String,
     sha256: String,
     bytes: u64,
@@ -53,6 +59,8 @@ struct Info<'a> {
     vocab_size: usize,
     context_length: usize,
     backend: &'static str,
+    /// The GPU adapter's name, or "CPU".
+    device: String,
     /// Size of the wasm heap after loading: the weights plus everything else.
     wasm_memory_bytes: f64,
 }
@@ -78,18 +86,20 @@ impl WebLab {
         classifier_vocab: &[u8],
         on_progress: &js_sys::Function,
     ) -> Result<WebLab, JsError> {
-        let source = BlobSource::new(model).map_err(|e| JsError::new(&e))?;
+        let source = BlobSource::new(model.clone()).map_err(|e| JsError::new(&e))?;
         let total = source.len();
         let sha256 = source
             .sha256(&mut |done| {
                 let _ = on_progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
             })
             .map_err(error)?;
-        let reader = BufReader::with_capacity(READ_BUFFER, source);
-        let model = sclab_engine::load_from_reader(name, Box::new(reader)).map_err(error)?;
+        let loaded = sclab_engine::load_from_reader(name, reader(source)).map_err(error)?;
         let classifier = ToxicityClassifier::from_bytes(classifier_weights, classifier_vocab).map_err(error)?;
         let inner = Inner {
-            model,
+            backend: AnyBackend::Cpu(loaded.backend),
+            tokenizer: loaded.tokenizer,
+            template: loaded.template,
+            blob: model,
             name: name.to_owned(),
             sha256,
             bytes: total,
@@ -101,9 +111,41 @@ impl WebLab {
         Ok(WebLab { inner: Rc::new(RefCell::new(inner)) })
     }
 
+    /// Run the model on `preference`: "gpu" (WebGPU, an error without an adapter), "auto"
+    /// (WebGPU on a hardware adapter, else the CPU) or "cpu". Resolves to
+    /// `{backend, device, reason}`, `reason` saying why "auto" stayed on the CPU.
+    // The borrow is held across awaits on purpose: a second call meanwhile gets `busy()`.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn use_backend(&self, preference: String) -> Result<JsValue, JsError> {
+        let wanted = Preference::parse(&preference)
+            .ok_or_else(|| JsError::new(&format!("unknown backend {preference:?} (gpu, auto, cpu)")))?;
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let reason = match open_preferred(wanted).await.map_err(error)? {
+            Placement::Gpu(ctx) => {
+                let source = BlobSource::new(inner.blob.clone()).map_err(|e| JsError::new(&e))?;
+                let mut gguf = GgufFile::from_reader(inner.name.as_ref(), reader(source)).map_err(error)?;
+                let model = GpuModel::load(&ctx, &mut gguf).map_err(error)?;
+                let stop = inner.backend.info().stop_tokens.clone();
+                inner.backend = AnyBackend::Gpu(Box::new(GpuBackend::new(*ctx, model, stop, GPU_CACHE_POSITIONS)?));
+                None
+            }
+            Placement::Cpu(reason) => {
+                if !matches!(inner.backend, AnyBackend::Cpu(_)) {
+                    inner.backend = AnyBackend::Cpu(cpu_engine(&inner.blob, &inner.name)?);
+                }
+                reason
+            }
+        };
+        js(serde_json::json!({
+            "backend": inner.backend.name(),
+            "device": inner.backend.device_name(),
+            "reason": reason,
+        }))
+    }
+
     pub fn info(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.try_borrow().map_err(|_| busy())?;
-        let model = inner.model.backend.info();
+        let model = inner.backend.info();
         let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
         let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
         to_js(&Info {
@@ -115,7 +157,8 @@ impl WebLab {
             hidden_size: model.hidden_size,
             vocab_size: model.vocab_size,
             context_length: model.context_length,
-            backend: "cpu",
+            backend: inner.backend.name(),
+            device: inner.backend.device_name(),
             wasm_memory_bytes: buffer.byte_length() as f64,
         })
     }
@@ -160,7 +203,7 @@ impl WebLab {
     pub fn set_concept(&self, json: &str) -> Result<(), JsError> {
         let concept: ConceptModel = serde_json::from_str(json).map_err(error)?;
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        let layers = inner.model.backend.info().n_layers;
+        let layers = inner.backend.info().n_layers;
         if concept.directions.layers.len() != layers {
             return Err(JsError::new(&format!(
                 "the {} concept has {} layers, the model {layers}: it was measured on another model",
@@ -185,9 +228,8 @@ impl WebLab {
         let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
         let inner = &mut *guard;
         let rows = |name: &str| dataset(&inner.datasets, name);
-        let codec = ChatCodec { tokenizer: &inner.model.tokenizer, template: &inner.model.template };
-        let measured =
-            ConceptModel::measure(&mut inner.model.backend, &codec, concept, &rows, 0).await.map_err(error)?;
+        let codec = ChatCodec { tokenizer: &inner.tokenizer, template: &inner.template };
+        let measured = ConceptModel::measure(&mut inner.backend, &codec, concept, &rows, 0).await.map_err(error)?;
         let json = serde_json::to_string(&measured).map_err(error)?;
         inner.concepts.insert(concept, measured);
         Ok(json)
@@ -202,8 +244,8 @@ impl WebLab {
         use sclab_core::{logits::argmax, ForwardRequest, LogitPositions};
         let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
         let inner = &mut *guard;
-        let tokens = inner.model.tokenizer.encode(&prompt).map_err(error)?;
-        let backend = &mut inner.model.backend;
+        let tokens = inner.tokenizer.encode(&prompt).map_err(error)?;
+        let backend = &mut inner.backend;
         let seq = backend.new_sequence();
         let start = js_sys::Date::now();
         let request = ForwardRequest { seq, tokens: tokens.clone(), logits: LogitPositions::Last, hidden: false };
@@ -254,7 +296,7 @@ impl WebLab {
         let config = parse_config(config)?;
         let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
         let inner = &mut *guard;
-        let info = inner.model.backend.info().clone();
+        let info = inner.backend.info().clone();
         let experiment = Experiment::new(config.clone(), info.n_layers).map_err(error)?;
         let items = select_items(inner, &config)?;
         let concept = inner
@@ -269,7 +311,7 @@ impl WebLab {
             sha256: inner.sha256.clone(),
             architecture: info.architecture.clone(),
             layers: info.n_layers,
-            backend: "cpu".into(),
+            backend: inner.backend.name().into(),
         };
         let probe_accuracy = concept.probes.iter().map(|p| p.test_accuracy).collect();
         let header =
@@ -281,7 +323,8 @@ impl WebLab {
             embedder: inner.embedder.as_ref().map(|e| e as &dyn sclab_core::experiment::SentenceEmbedder),
             concept: Some(concept),
         };
-        let codec = ChatCodec { tokenizer: &inner.model.tokenizer, template: &inner.model.template };
+        let codec = ChatCodec { tokenizer: &inner.tokenizer, template: &inner.template };
+        let (blob, name) = (&inner.blob, &inner.name);
         let rounds_total = items.len() * (config.rounds + usize::from(config.baseline));
         let mut finished: Vec<ItemRecord> = Vec::new();
         let mut cancelled = false;
@@ -289,7 +332,7 @@ impl WebLab {
             emit(Event::ItemStarted { index, total: items.len(), record: &unfinished(item) });
             let watch = PageWatch {
                 index,
-                tokenizer: &inner.model.tokenizer,
+                tokenizer: &inner.tokenizer,
                 emit: &emit,
                 cancel: cancel.as_ref(),
                 streams: Default::default(),
@@ -304,8 +347,27 @@ impl WebLab {
                 let rounds_done = finished.len() * (config.rounds + usize::from(config.baseline)) + partial.len();
                 emit(Event::Progress { rounds_done, rounds_total });
             };
-            let result =
-                experiment.run_item(&mut inner.model.backend, &codec, item, &instruments, &watch, &mut on_round).await;
+            let mut recover = |backend: &mut AnyBackend, why: &ProtocolError| {
+                if !matches!(backend, AnyBackend::Gpu(_)) {
+                    return false;
+                }
+                let Ok(cpu) = cpu_engine(blob, name) else { return false };
+                *backend = AnyBackend::Cpu(cpu);
+                let reason = format!("{why}; going on on the CPU from the last finished round");
+                emit(Event::Backend { index, backend: "cpu", device: "CPU", reason: &reason });
+                true
+            };
+            let result = experiment
+                .run_item_recovering(
+                    &mut inner.backend,
+                    &codec,
+                    item,
+                    &instruments,
+                    &watch,
+                    &mut on_round,
+                    &mut recover,
+                )
+                .await;
             match result {
                 Ok(record) => {
                     emit(Event::Item { index, record: &record });
@@ -329,6 +391,27 @@ impl WebLab {
         emit(Event::Finished { items: finished.len(), cancelled });
         js(serde_json::json!({"items": finished.len(), "cancelled": cancelled}))
     }
+}
+
+impl WebLab {
+    /// The WebGPU device while the model runs on one: a handle to lose it on purpose (tests of
+    /// the CPU fallback), never needed to run the lab.
+    pub fn gpu_device(&self) -> Option<sclab_gpu::wgpu::Device> {
+        match &self.inner.try_borrow().ok()?.backend {
+            AnyBackend::Gpu(gpu) => Some(gpu.context().device.clone()),
+            AnyBackend::Cpu(_) => None,
+        }
+    }
+}
+
+fn reader(source: BlobSource) -> Box<dyn sclab_engine::gguf::Source> {
+    Box::new(BufReader::with_capacity(READ_BUFFER, source))
+}
+
+/// The CPU engine for the model file `blob`.
+fn cpu_engine(blob: &Blob, name: &str) -> Result<CpuBackend, JsError> {
+    let source = BlobSource::new(blob.clone()).map_err(|e| JsError::new(&e))?;
+    Ok(sclab_engine::load_from_reader(name, reader(source)).map_err(error)?.backend)
 }
 
 fn busy() -> JsError {

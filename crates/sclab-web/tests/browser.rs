@@ -1,6 +1,6 @@
 //! The browser engine inside a dedicated worker of headless Chromium (wasm-bindgen-test):
-//! parity with the native engine, a whole experiment through `WebLab`, cancellation, and
-//! bad model files.
+//! parity with the native engine, a whole experiment through `WebLab` on the CPU and on WebGPU
+//! (SwiftShader) with a lost device, cancellation, and bad model files.
 #![cfg(target_arch = "wasm32")]
 
 mod parity;
@@ -106,6 +106,55 @@ async fn a_two_round_experiment_runs_in_the_worker() {
     let item = &events_of(&events, "item")[0];
     assert_eq!(Array::from(&field(item, &["record", "rounds"])).length(), 2);
     assert_eq!(events_of(&events, "finished").len(), 1);
+}
+
+/// The `record` of every event of `kind`, and the answers of the run's one item.
+fn answers(events: &Array) -> Vec<String> {
+    let item = &events_of(events, "item")[0];
+    Array::from(&field(item, &["record", "rounds"]))
+        .iter()
+        .map(|r| field(&r, &["answer"]).as_string().unwrap())
+        .collect()
+}
+
+async fn run_collecting(lab: &WebLab, rounds: usize, on_round: impl Fn() + 'static) -> Array {
+    let events = Array::new();
+    let sink = events.clone();
+    let on_event = Closure::<dyn Fn(JsValue)>::new(move |e: JsValue| {
+        if Reflect::get(&e, &"type".into()).unwrap().as_string().as_deref() == Some("round") {
+            on_round();
+        }
+        sink.push(&e);
+    });
+    lab.run(custom_config(rounds), on_event.as_ref().unchecked_ref::<Function>().clone(), None).await.unwrap();
+    events
+}
+
+#[wasm_bindgen_test]
+async fn the_lab_runs_on_webgpu_and_goes_on_on_the_cpu_when_the_gpu_is_lost() {
+    let reference = load(&tiny_bytes()).unwrap();
+    reference.set_concept(&concept_json()).unwrap();
+    let want = answers(&run_collecting(&reference, 3, || {}).await);
+
+    let lab = load(&tiny_bytes()).unwrap();
+    lab.set_concept(&concept_json()).unwrap();
+    let auto = lab.use_backend("auto".into()).await.unwrap();
+    assert_eq!(field(&auto, &["backend"]).as_string().unwrap(), "cpu", "auto leaves SwiftShader alone");
+    assert!(field(&auto, &["reason"]).as_string().unwrap().contains("software"));
+    let placed = lab.use_backend("gpu".into()).await.unwrap();
+    assert_eq!(field(&placed, &["backend"]).as_string().unwrap(), "gpu");
+    assert_eq!(field(&lab.info().unwrap(), &["backend"]).as_string().unwrap(), "gpu");
+    assert!(lab.use_backend("tpu".into()).await.is_err());
+
+    let device = lab.gpu_device().expect("on the GPU");
+    let events = run_collecting(&lab, 3, move || device.destroy()).await;
+    let switched = events_of(&events, "backend");
+    assert_eq!(switched.len(), 1, "one switch, after the first round");
+    assert_eq!(field(&switched[0], &["backend"]).as_string().unwrap(), "cpu");
+    assert!(field(&switched[0], &["reason"]).as_string().unwrap().contains("lost"));
+    assert_eq!(events_of(&events, "round").len(), 3, "every round measured once");
+    assert_eq!(answers(&events), want, "the rounds a CPU run gives");
+    assert_eq!(field(&lab.info().unwrap(), &["backend"]).as_string().unwrap(), "cpu");
 }
 
 #[wasm_bindgen_test]
