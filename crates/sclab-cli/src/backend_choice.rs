@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use sclab_core::Backend;
+use sclab_engine::gguf::GgufFile;
 use sclab_engine::CpuBackend;
 use sclab_gpu::{open_preferred, AnyBackend, GpuBackend, GpuModel, Placement, Preference, GPU_CACHE_POSITIONS};
 
@@ -26,6 +27,17 @@ impl BackendArg {
 
 /// Open the chosen backend for the model file at `path`; `cpu` is its CPU engine, already loaded.
 pub fn choose(choice: BackendArg, path: &Path, cpu: CpuBackend) -> anyhow::Result<AnyBackend> {
+    let name = path.display().to_string();
+    choose_with(choice, cpu, &name, || Ok(GgufFile::open(path)?))
+}
+
+/// [`choose`] for the model that `gguf` opens (named `name` in messages).
+pub fn choose_with(
+    choice: BackendArg,
+    cpu: CpuBackend,
+    name: &str,
+    gguf: impl FnOnce() -> anyhow::Result<GgufFile>,
+) -> anyhow::Result<AnyBackend> {
     let ctx = match pollster::block_on(open_preferred(choice.preference())).context("--backend gpu")? {
         Placement::Gpu(ctx) => ctx,
         Placement::Cpu(why) => {
@@ -37,8 +49,7 @@ pub fn choose(choice: BackendArg, path: &Path, cpu: CpuBackend) -> anyhow::Resul
     };
     let stop = cpu.info().stop_tokens.clone();
     drop(cpu);
-    let mut gguf = sclab_engine::gguf::GgufFile::open(path)?;
-    let model = GpuModel::load(&ctx, &mut gguf).with_context(|| format!("loading {} on the GPU", path.display()))?;
+    let model = GpuModel::load(&ctx, &mut gguf()?).with_context(|| format!("loading {name} on the GPU"))?;
     eprintln!("running on the GPU: {} ({:?})", ctx.info.name, ctx.info.backend);
     Ok(AnyBackend::Gpu(Box::new(GpuBackend::new(*ctx, model, stop, GPU_CACHE_POSITIONS)?)))
 }

@@ -17,6 +17,17 @@ pub enum QuantArg {
     Q4_1,
 }
 
+impl QuantArg {
+    pub fn dtype(self) -> candle_core::quantized::GgmlDType {
+        use candle_core::quantized::GgmlDType;
+        match self {
+            QuantArg::Q8_0 => GgmlDType::Q8_0,
+            QuantArg::Q4_0 => GgmlDType::Q4_0,
+            QuantArg::Q4_1 => GgmlDType::Q4_1,
+        }
+    }
+}
+
 impl From<QuantArg> for Quant {
     fn from(q: QuantArg) -> Self {
         match q {

@@ -1,5 +1,7 @@
-//! What the tests build for themselves: a tiny random-weight Llama GGUF (natively and in the
-//! browser), and a toxicity classifier of the real shape with random weights.
+//! What the tests and benchmarks build for themselves: random-weight Llama GGUFs (the tiny one
+//! the tests use natively and in the browser, or any other shape, such as the default model's for
+//! GPU benchmarks on a machine without the assets), and a toxicity classifier of the real shape
+//! with random weights.
 
 mod classifier;
 
@@ -16,8 +18,29 @@ pub const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 pub const IM_START: u32 = 1;
 pub const IM_END: u32 = 2;
 
+/// The dimensions of a Llama model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub hidden: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub ffn: usize,
+    /// Tokens: the byte-level vocabulary padded with unused tokens to this size (at least the
+    /// specials and the 256 bytes, rounded up to a multiple of eight).
+    pub vocab: usize,
+}
+
+impl Shape {
+    pub const TINY: Shape =
+        Shape { hidden: HIDDEN, layers: LAYERS, heads: HEADS, kv_heads: KV_HEADS, ffn: FFN, vocab: 0 };
+    /// SmolLM2-135M, the lab's default model.
+    pub const SMOLLM2_135M: Shape = Shape { hidden: 576, layers: 30, heads: 9, kv_heads: 3, ffn: 1536, vocab: 49_152 };
+}
+
 pub struct TinySpec {
     pub architecture: &'static str,
+    pub shape: Shape,
     pub dtype: GgmlDType,
     pub context_length: u32,
     pub seed: u64,
@@ -31,6 +54,7 @@ impl Default for TinySpec {
     fn default() -> Self {
         Self {
             architecture: "llama",
+            shape: Shape::TINY,
             dtype: GgmlDType::F32,
             context_length: 512,
             seed: 7,
@@ -66,9 +90,15 @@ fn byte_chars() -> Vec<char> {
 /// real vocabularies are: so that every Q8_0 / Q4_0 matrix of the tiny model, the output head
 /// included, runs on the engine's interleaved kernels, as the real model's do.
 pub fn vocab() -> Vec<String> {
+    padded_vocab(0)
+}
+
+/// [`vocab`] padded with unused tokens to `size` tokens.
+fn padded_vocab(size: usize) -> Vec<String> {
     let mut vocab: Vec<String> =
         SPECIALS.iter().map(|s| s.to_string()).chain(byte_chars().into_iter().map(String::from)).collect();
-    let unused = (8 - vocab.len() % 8) % 8;
+    let size = size.max(vocab.len().div_ceil(8) * 8);
+    let unused = size - vocab.len();
     vocab.extend((0..unused).map(|i| format!("<|unused{i}|>")));
     vocab
 }
@@ -134,42 +164,43 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
     let (vocab, token_types, scores) = if spec.sentencepiece {
         spm_vocab()
     } else {
-        let vocab = vocab();
+        let vocab = padded_vocab(spec.shape.vocab);
         let bytes = SPECIALS.len()..SPECIALS.len() + 256;
         let types = (0..vocab.len()).map(|i| if bytes.contains(&i) { 1 } else { 3 }).collect();
         (vocab, types, Vec::new())
     };
-    let kv_dim = HIDDEN / HEADS * KV_HEADS;
+    let Shape { hidden, layers, heads, kv_heads, ffn, .. } = spec.shape;
+    let kv_dim = hidden / heads * kv_heads;
     let mut matrix = |rows: usize, cols: usize, scale: f32| {
         let values: Vec<f32> = (0..rows * cols).map(|_| rng.random_range(-scale..scale)).collect();
         Tensor::from_vec(values, (rows, cols), &Device::Cpu).unwrap()
     };
-    let mut tensors: Vec<(String, Tensor)> = vec![("token_embd.weight".into(), matrix(vocab.len(), HIDDEN, 1.0))];
-    for l in 0..LAYERS {
+    let mut tensors: Vec<(String, Tensor)> = vec![("token_embd.weight".into(), matrix(vocab.len(), hidden, 1.0))];
+    for l in 0..layers {
         let p = |n: &str| format!("blk.{l}.{n}");
-        tensors.push((p("attn_q.weight"), matrix(HIDDEN, HIDDEN, 0.3)));
-        tensors.push((p("attn_k.weight"), matrix(kv_dim, HIDDEN, 0.3)));
-        tensors.push((p("attn_v.weight"), matrix(kv_dim, HIDDEN, 0.3)));
-        tensors.push((p("attn_output.weight"), matrix(HIDDEN, HIDDEN, 0.3)));
-        tensors.push((p("ffn_gate.weight"), matrix(FFN, HIDDEN, 0.3)));
-        tensors.push((p("ffn_up.weight"), matrix(FFN, HIDDEN, 0.3)));
-        tensors.push((p("ffn_down.weight"), matrix(HIDDEN, FFN, 0.3)));
+        tensors.push((p("attn_q.weight"), matrix(hidden, hidden, 0.3)));
+        tensors.push((p("attn_k.weight"), matrix(kv_dim, hidden, 0.3)));
+        tensors.push((p("attn_v.weight"), matrix(kv_dim, hidden, 0.3)));
+        tensors.push((p("attn_output.weight"), matrix(hidden, hidden, 0.3)));
+        tensors.push((p("ffn_gate.weight"), matrix(ffn, hidden, 0.3)));
+        tensors.push((p("ffn_up.weight"), matrix(ffn, hidden, 0.3)));
+        tensors.push((p("ffn_down.weight"), matrix(hidden, ffn, 0.3)));
     }
     let mut qtensors: Vec<(String, QTensor)> =
         tensors.into_iter().map(|(name, t)| (name, QTensor::quantize(&t, spec.dtype).unwrap())).collect();
     let norm = |rng: &mut rand_chacha::ChaCha8Rng| {
-        let values: Vec<f32> = (0..HIDDEN).map(|_| rng.random_range(0.8..1.2)).collect();
-        QTensor::quantize(&Tensor::from_vec(values, HIDDEN, &Device::Cpu).unwrap(), GgmlDType::F32).unwrap()
+        let values: Vec<f32> = (0..hidden).map(|_| rng.random_range(0.8..1.2)).collect();
+        QTensor::quantize(&Tensor::from_vec(values, hidden, &Device::Cpu).unwrap(), GgmlDType::F32).unwrap()
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed + 1);
     qtensors.push(("output_norm.weight".into(), norm(&mut rng)));
-    for l in 0..LAYERS {
+    for l in 0..layers {
         qtensors.push((format!("blk.{l}.attn_norm.weight"), norm(&mut rng)));
         qtensors.push((format!("blk.{l}.ffn_norm.weight"), norm(&mut rng)));
     }
     if spec.architecture == "qwen2" {
-        for l in 0..LAYERS {
-            for (name, len) in [("attn_q.bias", HIDDEN), ("attn_k.bias", kv_dim), ("attn_v.bias", kv_dim)] {
+        for l in 0..layers {
+            for (name, len) in [("attn_q.bias", hidden), ("attn_k.bias", kv_dim), ("attn_v.bias", kv_dim)] {
                 let values: Vec<f32> = (0..len).map(|_| rng.random_range(-0.5..0.5)).collect();
                 let t = Tensor::from_vec(values, len, &Device::Cpu).unwrap();
                 qtensors.push((format!("blk.{l}.{name}"), QTensor::quantize(&t, GgmlDType::F32).unwrap()));
@@ -180,14 +211,14 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
     let types: Vec<Value> = token_types.into_iter().map(Value::I32).collect();
     let mut metadata: Vec<(String, Value)> = vec![
         ("general.architecture".into(), Value::String(arch.into())),
-        (format!("{arch}.block_count"), Value::U32(LAYERS as u32)),
+        (format!("{arch}.block_count"), Value::U32(layers as u32)),
         (format!("{arch}.context_length"), Value::U32(spec.context_length)),
-        (format!("{arch}.embedding_length"), Value::U32(HIDDEN as u32)),
-        (format!("{arch}.feed_forward_length"), Value::U32(FFN as u32)),
-        (format!("{arch}.attention.head_count"), Value::U32(HEADS as u32)),
-        (format!("{arch}.attention.head_count_kv"), Value::U32(KV_HEADS as u32)),
+        (format!("{arch}.embedding_length"), Value::U32(hidden as u32)),
+        (format!("{arch}.feed_forward_length"), Value::U32(ffn as u32)),
+        (format!("{arch}.attention.head_count"), Value::U32(heads as u32)),
+        (format!("{arch}.attention.head_count_kv"), Value::U32(kv_heads as u32)),
         (format!("{arch}.rope.freq_base"), Value::F32(10_000.0)),
-        (format!("{arch}.rope.dimension_count"), Value::U32((HIDDEN / HEADS) as u32)),
+        (format!("{arch}.rope.dimension_count"), Value::U32((hidden / heads) as u32)),
         (format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
         ("tokenizer.ggml.model".into(), Value::String(if spec.sentencepiece { "llama" } else { "gpt2" }.into())),
         ("tokenizer.ggml.pre".into(), Value::String(spec.pre.into())),

@@ -1,8 +1,13 @@
 //! `sclab bench --backend gpu`: the WebGPU backend (wgpu on Vulkan) and the CPU engine on the
 //! same model, one after the other in one run, with the GPU's compute dispatches per token.
 
+use std::io::Cursor;
+use std::path::PathBuf;
+
 use sclab_core::{Backend, ForwardRequest};
-use sclab_engine::Message;
+use sclab_engine::gguf::GgufFile;
+use sclab_engine::{LoadedModel, Message};
+use sclab_testkit::{Shape, TinySpec};
 use serde::Serialize;
 
 use super::{measure_ours, Args, Speeds, PROMPT};
@@ -16,6 +21,8 @@ pub struct GpuBench {
     pub machine: String,
     pub adapter: String,
     pub quant: String,
+    /// The model file, or random weights of its shape (`--synthetic`).
+    pub weights: String,
     pub prompt_tokens: usize,
     pub tokens: usize,
     pub batch: usize,
@@ -25,16 +32,64 @@ pub struct GpuBench {
     pub dispatches_per_token: u64,
 }
 
+/// Tokens of the benchmark prompt in the default model's chat format: a synthetic model's prompt
+/// is as long.
+const CHAT_PROMPT_TOKENS: usize = 100;
+
+/// The model measured: the default model file, or random weights of its shape.
+enum Weights {
+    File(PathBuf),
+    Synthetic(Vec<u8>),
+}
+
+impl Weights {
+    fn name(&self) -> String {
+        match self {
+            Weights::File(path) => path.display().to_string(),
+            Weights::Synthetic(_) => "random weights of SmolLM2-135M's shape".into(),
+        }
+    }
+
+    fn cpu(&self) -> anyhow::Result<LoadedModel> {
+        Ok(match self {
+            Weights::File(path) => sclab_engine::load(path)?,
+            Weights::Synthetic(bytes) => {
+                sclab_engine::load_from_reader("synthetic.gguf", Box::new(Cursor::new(bytes.clone())))?
+            }
+        })
+    }
+
+    fn gguf(&self) -> anyhow::Result<GgufFile> {
+        Ok(match self {
+            Weights::File(path) => GgufFile::open(path)?,
+            Weights::Synthetic(bytes) => {
+                GgufFile::from_reader("synthetic.gguf".as_ref(), Box::new(Cursor::new(bytes.clone())))?
+            }
+        })
+    }
+}
+
 pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
     let quant = args.quant[0];
-    let path = default_model(quant.into())?;
-    let mut cpu = sclab_engine::load(&path)?;
-    let prompt = cpu.chat_tokens(&[Message::user(PROMPT)])?;
+    let weights = if args.synthetic {
+        let spec =
+            TinySpec { shape: Shape::SMOLLM2_135M, dtype: quant.dtype(), context_length: 8192, ..Default::default() };
+        Weights::Synthetic(sclab_testkit::tiny_model_bytes(&spec))
+    } else {
+        Weights::File(default_model(quant.into())?)
+    };
+    let mut cpu = weights.cpu()?;
+    let prompt = match weights {
+        Weights::File(_) => cpu.chat_tokens(&[Message::user(PROMPT)])?,
+        Weights::Synthetic(_) => sclab_testkit::bytes(PROMPT)[..CHAT_PROMPT_TOKENS].to_vec(),
+    };
     let cpu_speeds = super::best_of(args.repeats, || measure_ours(&mut cpu.backend, &prompt, args))?;
     drop(cpu);
 
-    let loaded = sclab_engine::load(&path)?;
-    let AnyBackend::Gpu(mut gpu) = crate::backend_choice::choose(BackendArg::Gpu, &path, loaded.backend)? else {
+    let loaded = weights.cpu()?;
+    let AnyBackend::Gpu(mut gpu) =
+        crate::backend_choice::choose_with(BackendArg::Gpu, loaded.backend, &weights.name(), || weights.gguf())?
+    else {
         anyhow::bail!("no GPU backend")
     };
     let gpu_speeds = super::best_of(args.repeats, || measure_ours(gpu.as_mut(), &prompt, args))?;
@@ -49,6 +104,10 @@ pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
         machine: super::machine_name(),
         adapter: format!("{} ({:?}, {})", gpu.adapter().name, gpu.adapter().backend, gpu.adapter().driver_info),
         quant: format!("{quant:?}"),
+        weights: match weights {
+            Weights::File(_) => "the default model".into(),
+            Weights::Synthetic(_) => "random weights of the default model's shape".into(),
+        },
         prompt_tokens: prompt.len(),
         tokens: args.tokens,
         batch: args.batch,
@@ -61,13 +120,14 @@ pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
 pub fn markdown(r: &GpuBench) -> String {
     let row = |name: &str, g: f64, c: f64| format!("| {name} | {g:.1} | {c:.1} | {:.2}× |\n", g / c);
     format!(
-        "## {date} — WebGPU backend, {machine}\n\n`sclab bench --backend gpu`: the default model ({quant}) on \
+        "## {date} — WebGPU backend, {machine}\n\n`sclab bench --backend gpu`: {weights} ({quant}) on \
 {adapter} through wgpu, against the CPU engine in the same run; {tokens} decoded tokens, batch {batch}, a \
 {prompt}-token prompt; best of repeated runs. One decoding step is {dispatches} compute dispatches.\n\n\
 | figure | GPU | CPU engine | GPU / CPU |\n|---|---|---|---|\n{prefill}{decode}{batched}",
         date = r.date,
         machine = r.machine,
         quant = r.quant,
+        weights = r.weights,
         adapter = r.adapter,
         tokens = r.tokens,
         batch = r.batch,

@@ -57,6 +57,11 @@ pub struct Args {
     /// backend runs it).
     #[arg(long, value_enum)]
     backend: Option<crate::model_choice::BackendArg>,
+    /// With --backend gpu: random weights of the default model's shape (SmolLM2-135M) built in
+    /// memory instead of the model file, for machines without the assets; speed does not depend
+    /// on the values.
+    #[arg(long)]
+    synthetic: bool,
 }
 
 #[derive(Serialize, Clone, Copy, Default)]
