@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sclab_core::{check_batch, Backend, BackendError, BatchRows, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
 
 use crate::context::{GpuContext, Health};
-use crate::kernels::{AttentionShape, Kernels};
+use crate::kernels::{AttentionShape, Kernels, StoreShape};
 use crate::kv::{PagedKv, SeqPages};
 use crate::model::GpuModel;
 
@@ -151,10 +151,10 @@ impl Backend for GpuBackend {
             upload("pages", &page_table)?,
             upload("positions", &positions)?,
         );
+        let qkv_width = q_dim + 2 * kv_dim;
         let (x, h) = (zeros("x", m * d)?, zeros("h", m * d)?);
-        let (q, k, v, att) =
-            (zeros("q", m * q_dim)?, zeros("k", m * kv_dim)?, zeros("v", m * kv_dim)?, zeros("att", m * q_dim)?);
-        let (gate, up) = (zeros("gate", m * ffn)?, zeros("up", m * ffn)?);
+        let (qkv, att) = (zeros("qkv", m * qkv_width)?, zeros("att", m * q_dim)?);
+        let (gate_up, act) = (zeros("gate_up", m * 2 * ffn)?, zeros("act", m * ffn)?);
         let scores = zeros("scores", m * c.n_heads * span)?;
         let want_hidden: Vec<usize> =
             batch.iter().enumerate().filter(|(_, r)| r.hidden).map(|(i, _)| last_row[i]).collect();
@@ -168,48 +168,33 @@ impl Backend for GpuBackend {
             kv_heads: c.n_kv_heads as u32,
             head_dim: c.head_dim as u32,
             span: span as u32,
+            q_stride: qkv_width as u32,
         };
+        let store = StoreShape { rows: m as u32, width: kv_dim as u32, stride: qkv_width as u32, offset: q_dim as u32 };
         let mu = m as u32;
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             kernels.embedding(&mut pass, &ids_b, &model.embedding, &x, mu);
         }
+        let rope_heads = (c.n_heads + c.n_kv_heads) as u32;
         for (l, layer) in model.layers.iter().enumerate() {
             {
                 let pass = &mut encoder.begin_compute_pass(&Default::default());
                 kernels.rms_norm(pass, &x, &layer.attn_norm, &h, mu, d as u32, c.rms_eps);
-                kernels.matmul(pass, &h, &layer.wq, &q, mu);
-                kernels.matmul(pass, &h, &layer.wk, &k, mu);
-                kernels.matmul(pass, &h, &layer.wv, &v, mu);
-                if let Some([bq, bk, bv]) = &layer.bias {
-                    kernels.add(pass, &q, bq, (m * q_dim) as u32, q_dim as u32);
-                    kernels.add(pass, &k, bk, (m * kv_dim) as u32, kv_dim as u32);
-                    kernels.add(pass, &v, bv, (m * kv_dim) as u32, kv_dim as u32);
+                kernels.matmul(pass, &h, &layer.wqkv, &qkv, mu, false);
+                if let Some(bias) = &layer.bias {
+                    kernels.add(pass, &qkv, bias, (m * qkv_width) as u32, qkv_width as u32);
                 }
-                let halves = model.halves();
-                kernels.rope(pass, &q, &pos_b, &model.rope_table, mu, c.n_heads as u32, c.head_dim as u32, halves);
-                kernels.rope(pass, &k, &pos_b, &model.rope_table, mu, c.n_kv_heads as u32, c.head_dim as u32, halves);
-                kernels.kv_store(pass, &k, &self.kv.keys[l], &info_b, &table_b, mu, kv_dim as u32);
-                kernels.kv_store(pass, &v, &self.kv.values[l], &info_b, &table_b, mu, kv_dim as u32);
-                kernels.attention(
-                    pass,
-                    &q,
-                    &self.kv.keys[l],
-                    &self.kv.values[l],
-                    &info_b,
-                    &table_b,
-                    &scores,
-                    &att,
-                    shape,
-                );
-                kernels.matmul(pass, &att, &layer.wo, &h, mu);
-                kernels.add(pass, &x, &h, (m * d) as u32, (m * d) as u32);
+                let (table, halves) = (&model.rope_table, model.halves());
+                kernels.rope(pass, &qkv, &pos_b, table, mu, rope_heads, c.head_dim as u32, qkv_width as u32, halves);
+                let (keys, values) = (&self.kv.keys[l], &self.kv.values[l]);
+                kernels.kv_store(pass, &qkv, keys, values, &info_b, &table_b, store);
+                kernels.attention(pass, &qkv, keys, values, &info_b, &table_b, &scores, &att, shape);
+                kernels.matmul(pass, &att, &layer.wo, &x, mu, true);
                 kernels.rms_norm(pass, &x, &layer.ffn_norm, &h, mu, d as u32, c.rms_eps);
-                kernels.matmul(pass, &h, &layer.w_gate, &gate, mu);
-                kernels.matmul(pass, &h, &layer.w_up, &up, mu);
-                kernels.swiglu(pass, &gate, &up, (m * ffn) as u32);
-                kernels.matmul(pass, &gate, &layer.w_down, &h, mu);
-                kernels.add(pass, &x, &h, (m * d) as u32, (m * d) as u32);
+                kernels.matmul(pass, &h, &layer.w_gate_up, &gate_up, mu, false);
+                kernels.swiglu(pass, &gate_up, &act, mu, ffn as u32);
+                kernels.matmul(pass, &act, &layer.w_down, &x, mu, true);
             }
             for (i, &row) in want_hidden.iter().enumerate() {
                 let at = ((l * want_hidden.len() + i) * d * 4) as u64;
@@ -230,7 +215,7 @@ impl Backend for GpuBackend {
             let pass = &mut encoder.begin_compute_pass(&Default::default());
             let nl = n_logits as u32;
             kernels.rms_norm(pass, &selected, &model.output_norm, &h, nl, d as u32, c.rms_eps);
-            kernels.matmul(pass, &h, model.head(), &logits, nl);
+            kernels.matmul(pass, &h, model.head(), &logits, nl, false);
         }
         self.ctx.queue.submit([encoder.finish()]);
 

@@ -43,7 +43,6 @@ impl WeightFormat {
 }
 
 pub struct GpuMatrix {
-    pub format: WeightFormat,
     pub rows: usize,
     pub cols: usize,
     /// Consecutive row ranges, each within the adapter's storage-binding limit (one part unless
@@ -52,6 +51,7 @@ pub struct GpuMatrix {
 }
 
 pub struct MatrixPart {
+    pub format: WeightFormat,
     pub first_row: usize,
     pub rows: usize,
     pub words: wgpu::Buffer,
@@ -95,6 +95,7 @@ impl GpuMatrix {
             let n = rows_per_part.min(rows - first_row);
             let part_scales = &scales[(first_row * row_scales).min(scales.len())..][..n * row_scales];
             parts.push(MatrixPart {
+                format,
                 first_row,
                 rows: n,
                 words: ctx
@@ -105,7 +106,32 @@ impl GpuMatrix {
                 )?,
             });
         }
-        Ok(Self { format, rows, cols, parts })
+        Ok(Self { rows, cols, parts })
+    }
+
+    /// Matrices of `cols` columns stacked row-wise into one (q, k and v; gate and up), so that
+    /// one matrix product computes them all: one buffer when they share a format (the usual
+    /// case), else one part per matrix.
+    pub fn stacked(
+        ctx: &GpuContext,
+        label: &str,
+        cols: usize,
+        pieces: &[(WeightFormat, usize, Vec<u8>)],
+    ) -> Result<Self, GpuError> {
+        let rows = pieces.iter().map(|(_, r, _)| r).sum();
+        let format = pieces[0].0;
+        if pieces.iter().all(|(f, _, _)| *f == format) {
+            let bytes: Vec<u8> = pieces.iter().flat_map(|(_, _, b)| b.iter().copied()).collect();
+            return Self::upload(ctx, label, format, rows, cols, &bytes);
+        }
+        let mut parts = Vec::new();
+        let mut first = 0;
+        for (format, piece_rows, bytes) in pieces {
+            let piece = Self::upload(ctx, label, *format, *piece_rows, cols, bytes)?;
+            parts.extend(piece.parts.into_iter().map(|p| MatrixPart { first_row: first + p.first_row, ..p }));
+            first += piece_rows;
+        }
+        Ok(Self { rows, cols, parts })
     }
 }
 

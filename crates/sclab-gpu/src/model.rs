@@ -9,15 +9,14 @@ use crate::matrix::{GpuMatrix, WeightFormat};
 
 pub struct GpuLayer {
     pub attn_norm: wgpu::Buffer,
-    pub wq: GpuMatrix,
-    pub wk: GpuMatrix,
-    pub wv: GpuMatrix,
-    /// Qwen2's q, k, v biases.
-    pub bias: Option<[wgpu::Buffer; 3]>,
+    /// q, k and v stacked: one product gives a row of q | k | v.
+    pub wqkv: GpuMatrix,
+    /// Qwen2's q | k | v biases.
+    pub bias: Option<wgpu::Buffer>,
     pub wo: GpuMatrix,
     pub ffn_norm: wgpu::Buffer,
-    pub w_gate: GpuMatrix,
-    pub w_up: GpuMatrix,
+    /// gate and up stacked: one product gives a row of gate | up.
+    pub w_gate_up: GpuMatrix,
     pub w_down: GpuMatrix,
 }
 
@@ -41,6 +40,8 @@ pub enum LoadError {
     Gpu(#[from] GpuError),
     #[error("tensor {tensor} is {dtype}; the GPU backend runs F32, Q8_0, Q4_0 and Q4_1")]
     Format { tensor: String, dtype: String },
+    #[error("the model's shapes do not fit together: {0}")]
+    Shape(String),
 }
 
 impl GpuModel {
@@ -50,31 +51,29 @@ impl GpuModel {
         let mut layers = Vec::with_capacity(config.n_layers);
         for l in 0..config.n_layers {
             let p = |n: &str| format!("blk.{l}.{n}");
+            let qkv = [p("attn_q.weight"), p("attn_k.weight"), p("attn_v.weight")];
+            let bias = if config.qkv_bias {
+                let names = [p("attn_q.bias"), p("attn_k.bias"), p("attn_v.bias")];
+                let mut values = Vec::new();
+                for name in &names {
+                    values.extend(gguf.vector(name)?);
+                }
+                Some(ctx.storage_f32(&p("attn_qkv.bias"), &values)?)
+            } else {
+                None
+            };
             layers.push(GpuLayer {
                 attn_norm: vector(ctx, gguf, &p("attn_norm.weight"))?,
-                wq: matrix(gguf, &p("attn_q.weight"))?,
-                wk: matrix(gguf, &p("attn_k.weight"))?,
-                wv: matrix(gguf, &p("attn_v.weight"))?,
-                bias: None,
+                wqkv: stacked(ctx, gguf, &p("attn_qkv"), &qkv)?,
+                bias,
                 wo: matrix(gguf, &p("attn_output.weight"))?,
                 ffn_norm: vector(ctx, gguf, &p("ffn_norm.weight"))?,
-                w_gate: matrix(gguf, &p("ffn_gate.weight"))?,
-                w_up: matrix(gguf, &p("ffn_up.weight"))?,
+                w_gate_up: stacked(ctx, gguf, &p("ffn_gate_up"), &[p("ffn_gate.weight"), p("ffn_up.weight")])?,
                 w_down: matrix(gguf, &p("ffn_down.weight"))?,
             });
         }
         let embedding = matrix(gguf, "token_embd.weight")?;
         let output = if gguf.has_tensor("output.weight") { Some(matrix(gguf, "output.weight")?) } else { None };
-        if config.qkv_bias {
-            for (l, layer) in layers.iter_mut().enumerate() {
-                let p = |n: &str| format!("blk.{l}.{n}");
-                layer.bias = Some([
-                    vector(ctx, gguf, &p("attn_q.bias"))?,
-                    vector(ctx, gguf, &p("attn_k.bias"))?,
-                    vector(ctx, gguf, &p("attn_v.bias"))?,
-                ]);
-            }
-        }
         let table = rope_table(config.head_dim, config.rope_base, config.context_length);
         Ok(Self {
             output_norm: vector(ctx, gguf, "output_norm.weight")?,
@@ -96,10 +95,30 @@ impl GpuModel {
 }
 
 fn matrix(ctx: &GpuContext, gguf: &mut GgufFile, name: &str) -> Result<GpuMatrix, LoadError> {
+    let (format, rows, cols, bytes) = raw(gguf, name)?;
+    Ok(GpuMatrix::upload(ctx, name, format, rows, cols, &bytes)?)
+}
+
+/// The matrices `names` (of one width) stacked row-wise into one.
+fn stacked(ctx: &GpuContext, gguf: &mut GgufFile, label: &str, names: &[String]) -> Result<GpuMatrix, LoadError> {
+    let mut pieces = Vec::with_capacity(names.len());
+    let mut width = None;
+    for name in names {
+        let (format, rows, cols, bytes) = raw(gguf, name)?;
+        if *width.get_or_insert(cols) != cols {
+            let detail = format!("{name} has {cols} columns, {} has {}", names[0], width.unwrap_or(0));
+            return Err(LoadError::Shape(detail));
+        }
+        pieces.push((format, rows, bytes));
+    }
+    Ok(GpuMatrix::stacked(ctx, label, width.unwrap_or(0), &pieces)?)
+}
+
+fn raw(gguf: &mut GgufFile, name: &str) -> Result<(WeightFormat, usize, usize, Vec<u8>), LoadError> {
     let (dtype, rows, cols, bytes) = gguf.raw_matrix(name)?;
     let format =
         format_of(dtype).ok_or_else(|| LoadError::Format { tensor: name.into(), dtype: format!("{dtype:?}") })?;
-    Ok(GpuMatrix::upload(ctx, name, format, rows, cols, &bytes)?)
+    Ok((format, rows, cols, bytes))
 }
 
 fn vector(ctx: &GpuContext, gguf: &mut GgufFile, name: &str) -> Result<wgpu::Buffer, LoadError> {

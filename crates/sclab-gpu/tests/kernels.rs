@@ -99,8 +99,12 @@ fn matmul_matches_the_dequantized_product_in_every_format() {
                     .collect();
                 let xb = ctx.storage_f32("x", &x).unwrap();
                 let out = ctx.zeros("out", m * rows).unwrap();
-                let got = run(&ctx, &out, m * rows, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32));
+                let got = run(&ctx, &out, m * rows, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32, false));
                 assert_close(&got, &want, &format!("{format:?} m={m} in {} parts", matrix.parts.len()));
+                // Accumulating adds the product to what `out` holds (the residual stream).
+                let twice: Vec<f32> = want.iter().map(|v| 2.0 * v).collect();
+                let got = run(&ctx, &out, m * rows, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32, true));
+                assert_close(&got, &twice, &format!("{format:?} m={m} accumulated"));
             }
         }
     }
@@ -114,6 +118,32 @@ fn whole_and_split(ctx: &GpuContext, format: WeightFormat, rows: usize, cols: us
     let split = GpuMatrix::upload_in_parts(ctx, "w", format, rows, cols, bytes, third).unwrap();
     assert_eq!((whole.parts.len(), split.parts.len()), (1, 4), "{format:?}");
     [whole, split]
+}
+
+#[test]
+fn stacked_matrices_multiply_as_one_in_one_format_or_several() {
+    let (ctx, kernels) = gpu();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let cols = 96;
+    for formats in [[WeightFormat::Q8_0, WeightFormat::Q8_0], [WeightFormat::Q8_0, WeightFormat::Q4_1]] {
+        let (rows, mut pieces, mut w) = ([40, 24], Vec::new(), Vec::new());
+        for (format, r) in formats.into_iter().zip(rows) {
+            let (bytes, values) = random_matrix(&mut rng, format, r, cols);
+            pieces.push((format, r, bytes));
+            w.extend(values);
+        }
+        let matrix = GpuMatrix::stacked(&ctx, "w", cols, &pieces).unwrap();
+        let parts = if formats[0] == formats[1] { 1 } else { 2 };
+        assert_eq!(matrix.parts.len(), parts, "{formats:?}");
+        let (m, n) = (3, 64);
+        let x = random(&mut rng, m * cols, 2.0);
+        let want: Vec<f32> = (0..m * n)
+            .map(|o| (0..cols).map(|c| x[o / n * cols + c] as f64 * w[o % n * cols + c] as f64).sum::<f64>() as f32)
+            .collect();
+        let (xb, out) = (ctx.storage_f32("x", &x).unwrap(), ctx.zeros("out", m * n).unwrap());
+        let got = run(&ctx, &out, m * n, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32, false));
+        assert_close(&got, &want, &format!("{formats:?}"));
+    }
 }
 
 #[test]
@@ -153,11 +183,14 @@ fn rms_norm_swiglu_add_and_softmax_match_the_cpu_engine() {
     let got = run(&ctx, &out, x.len(), |p| kernels.rms_norm(p, &xb, &wb, &out, rows as u32, dim as u32, 1e-5));
     assert_close(&got, &want, "rms_norm");
 
-    let (gate, up) = (random(&mut rng, 1536, 6.0), random(&mut rng, 1536, 2.0));
+    // Two rows of gate | up.
+    let (gate, up) = (random(&mut rng, 2 * 1536, 6.0), random(&mut rng, 2 * 1536, 2.0));
     let want: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
-    let (gb, ub) = (ctx.storage_f32("g", &gate).unwrap(), ctx.storage_f32("u", &up).unwrap());
-    let got = run(&ctx, &gb, gate.len(), |p| kernels.swiglu(p, &gb, &ub, gate.len() as u32));
+    let gate_up: Vec<f32> = gate.chunks(1536).zip(up.chunks(1536)).flat_map(|(g, u)| [g, u].concat()).collect();
+    let (gub, gb) = (ctx.storage_f32("gate_up", &gate_up).unwrap(), ctx.zeros("act", gate.len()).unwrap());
+    let got = run(&ctx, &gb, gate.len(), |p| kernels.swiglu(p, &gub, &gb, 2, 1536));
     assert_close(&got, &want, "swiglu");
+    let ub = ctx.storage_f32("u", &up).unwrap();
     let want: Vec<f32> = want.iter().zip(&up).map(|(a, u)| a + u).collect();
     let got = run(&ctx, &gb, gate.len(), |p| kernels.add(p, &gb, &ub, gate.len() as u32, gate.len() as u32));
     assert_close(&got, &want, "add");
@@ -202,7 +235,17 @@ fn rope_rotates_as_the_cpu_engine_in_both_layouts() {
         }
         let db = ctx.storage_f32("data", &data).unwrap();
         let got = run(&ctx, &db, data.len(), |p| {
-            kernels.rope(p, &db, &pb, &tb, positions.len() as u32, heads as u32, head_dim as u32, halves)
+            kernels.rope(
+                p,
+                &db,
+                &pb,
+                &tb,
+                positions.len() as u32,
+                heads as u32,
+                head_dim as u32,
+                (heads * head_dim) as u32,
+                halves,
+            )
         });
         assert_close(&got, &want, &format!("rope halves={halves}"));
     }

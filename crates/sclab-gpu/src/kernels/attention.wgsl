@@ -10,8 +10,9 @@ struct Params {
     // Scores per (row, head): the longest sequence of the batch.
     span: u32,
     scale: f32,
-    _pad0: u32,
-    _pad1: u32,
+    // Values per row of q (a q | k | v row).
+    q_stride: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -42,7 +43,7 @@ fn scores_main(@builtin(global_invocation_id) id: vec3<u32>) {
     if (pos <= row_info[2u * row]) {
         let kv_head = head / (p.heads / p.kv_heads);
         let k = slot(row_info[2u * row + 1u], pos) * p.kv_heads * p.head_dim + kv_head * p.head_dim;
-        let qi = (row * p.heads + head) * p.head_dim;
+        let qi = row * p.q_stride + head * p.head_dim;
         var acc = 0.0;
         for (var i = 0u; i < p.head_dim; i++) {
             acc += q[qi + i] * keys[k + i];

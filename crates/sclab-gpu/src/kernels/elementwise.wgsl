@@ -1,5 +1,6 @@
-// Element-wise steps of the block: SwiGLU (gate = silu(gate) · up) and the residual or bias
-// add (acc += x, x repeating every `period` values), each over `n` values.
+// Element-wise steps of the block, each over `n` values: SwiGLU (acc = silu(gate) · up, from
+// rows of gate | up of twice `period` values) and the bias add (acc += x, x repeating every
+// `period` values).
 
 struct Params {
     n: u32,
@@ -16,8 +17,9 @@ struct Params {
 fn swiglu(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x + id.y * 65535u * 64u;
     if (i < p.n) {
-        let g = acc[i];
-        acc[i] = g / (1.0 + exp(-g)) * other[i];
+        let at = (i / p.period) * 2u * p.period + i % p.period;
+        let g = other[at];
+        acc[i] = g / (1.0 + exp(-g)) * other[at + p.period];
     }
 }
 

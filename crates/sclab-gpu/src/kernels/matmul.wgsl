@@ -12,6 +12,8 @@ struct Params {
     // Columns of out: the rows of the whole W.
     width: u32,
     first_row: u32,
+    // 1: out += x · Wᵀ (the residual stream), 0: out = x · Wᵀ.
+    accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
@@ -63,7 +65,12 @@ fn main(
     }
     if (j < p.n && lane == 0u) {
         for (var r = 0u; r < rows; r++) {
-            out[(first + r) * p.width + p.first_row + j] = partial[r * WG + t];
+            let at = (first + r) * p.width + p.first_row + j;
+            var sum = partial[r * WG + t];
+            if (p.accumulate == 1u) {
+                sum += out[at];
+            }
+            out[at] = sum;
         }
     }
 }

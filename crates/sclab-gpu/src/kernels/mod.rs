@@ -94,15 +94,25 @@ impl Kernels {
         }
     }
 
-    /// `out (m × w.rows) = x (m × w.cols) · wᵀ`, one dispatch per part of `w`.
-    pub fn matmul(&self, pass: &mut wgpu::ComputePass, x: &wgpu::Buffer, w: &GpuMatrix, out: &wgpu::Buffer, m: u32) {
+    /// `out (m × w.rows) = x (m × w.cols) · wᵀ`, or `out += …` when `accumulate` (the residual
+    /// stream), one dispatch per part of `w`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        x: &wgpu::Buffer,
+        w: &GpuMatrix,
+        out: &wgpu::Buffer,
+        m: u32,
+        accumulate: bool,
+    ) {
         for part in &w.parts {
             let n = part.rows as u32;
             let (gx, gy) = spread(n.div_ceil(MATMUL_WEIGHT_ROWS));
-            let params = [m, n, w.cols as u32, w.rows as u32, part.first_row as u32];
+            let params = [m, n, w.cols as u32, w.rows as u32, part.first_row as u32, u32::from(accumulate)];
             let groups = [gx, gy, m.div_ceil(MATMUL_ROWS)];
             let bindings = [(0, x), (1, &part.words), (2, &part.scales), (3, out)];
-            self.dispatch_bound(pass, &self.matmul[w.format.index()], &bindings, 4, &params, groups);
+            self.dispatch_bound(pass, &self.matmul[part.format.index()], &bindings, 4, &params, groups);
         }
     }
 
@@ -121,7 +131,7 @@ impl Kernels {
             let params = [m, w.cols as u32, part.first_row as u32, part.rows as u32];
             self.dispatch(
                 pass,
-                &self.embedding[w.format.index()],
+                &self.embedding[part.format.index()],
                 &[ids, &part.words, &part.scales, out],
                 params,
                 [blocks.div_ceil(WORKGROUP), m, 1],
@@ -143,8 +153,9 @@ impl Kernels {
         self.dispatch(pass, &self.rms_norm, &[x, weight, out], [rows, dim, eps.to_bits(), 0], [rows, 1, 1]);
     }
 
-    /// Rotate `rows × heads × head_dim` values in place; `positions` holds one `u32` per row,
-    /// `table` the cos/sin of every position and frequency (see [`rope_table`]).
+    /// Rotate the first `heads × head_dim` values of each of `rows` rows of `stride` values in
+    /// place (the q and k heads at the start of a q | k | v row); `positions` holds one `u32`
+    /// per row, `table` the cos/sin of every position and frequency (see [`rope_table`]).
     #[allow(clippy::too_many_arguments)]
     pub fn rope(
         &self,
@@ -155,21 +166,31 @@ impl Kernels {
         rows: u32,
         heads: u32,
         head_dim: u32,
+        stride: u32,
         halves: bool,
     ) {
         let threads = rows * heads * head_dim / 2;
-        self.dispatch(
+        self.dispatch_bound(
             pass,
             &self.rope,
-            &[data, positions, table],
-            [rows, heads, head_dim, u32::from(halves)],
+            &[(0, data), (1, positions), (2, table)],
+            3,
+            &[rows, heads, head_dim, u32::from(halves), stride],
             [threads.div_ceil(WORKGROUP), 1, 1],
         );
     }
 
-    /// `gate = silu(gate) · up` over `n` values.
-    pub fn swiglu(&self, pass: &mut wgpu::ComputePass, gate: &wgpu::Buffer, up: &wgpu::Buffer, n: u32) {
-        self.dispatch(pass, &self.swiglu, &[gate, up], [n, 0, 0, 0], elementwise_groups(n));
+    /// `out = silu(gate) · up` for `rows` rows of `width` values, from rows of gate | up.
+    pub fn swiglu(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        gate_up: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        rows: u32,
+        width: u32,
+    ) {
+        let n = rows * width;
+        self.dispatch(pass, &self.swiglu, &[out, gate_up], [n, width, 0, 0], elementwise_groups(n));
     }
 
     /// `acc += x` over `n` values, `x` repeating every `period` values (a bias on every row).
@@ -177,21 +198,24 @@ impl Kernels {
         self.dispatch(pass, &self.add, &[acc, x], [n, period, 0, 0], elementwise_groups(n));
     }
 
-    /// Write each row's `width` values of `src` into its slot of the paged cache `pages`.
-    /// `row_info` holds per row its position and the offset of its page table in `page_table`.
+    /// Write each row's key and value (`width` values each, from `offset` in a row of `stride`
+    /// values of `qkv`) into its slot of the paged caches `keys` and `values`. `row_info` holds
+    /// per row its position and the offset of its page table in `page_table`.
     #[allow(clippy::too_many_arguments)]
     pub fn kv_store(
         &self,
         pass: &mut wgpu::ComputePass,
-        src: &wgpu::Buffer,
-        pages: &wgpu::Buffer,
+        qkv: &wgpu::Buffer,
+        keys: &wgpu::Buffer,
+        values: &wgpu::Buffer,
         row_info: &wgpu::Buffer,
         page_table: &wgpu::Buffer,
-        rows: u32,
-        width: u32,
+        shape: StoreShape,
     ) {
-        let groups = [width.div_ceil(WORKGROUP), rows, 1];
-        self.dispatch(pass, &self.kv_store, &[src, pages, row_info, page_table], [rows, width, 0, 0], groups);
+        let StoreShape { rows, width, stride, offset } = shape;
+        let groups = [(2 * width).div_ceil(WORKGROUP), rows, 1];
+        let bindings = [(0, qkv), (1, keys), (2, values), (3, row_info), (4, page_table)];
+        self.dispatch_bound(pass, &self.kv_store, &bindings, 5, &[rows, width, stride, offset], groups);
     }
 
     /// Causal attention of `shape.rows` query rows over the paged cache: `out` (rows × heads ×
@@ -209,9 +233,9 @@ impl Kernels {
         out: &wgpu::Buffer,
         shape: AttentionShape,
     ) {
-        let AttentionShape { rows, heads, kv_heads, head_dim, span } = shape;
+        let AttentionShape { rows, heads, kv_heads, head_dim, span, q_stride } = shape;
         let scale = 1.0 / (head_dim as f32).sqrt();
-        let params = [rows, heads, kv_heads, head_dim, span, scale.to_bits(), 0, 0];
+        let params = [rows, heads, kv_heads, head_dim, span, scale.to_bits(), q_stride, 0];
         let score_bindings = [(0, q), (1, keys), (3, row_info), (4, page_table), (5, scores)];
         let groups = [span.div_ceil(WORKGROUP), rows * heads, 1];
         self.dispatch_bound(pass, &self.scores, &score_bindings, 7, &params, groups);
@@ -235,6 +259,19 @@ pub struct AttentionShape {
     pub head_dim: u32,
     /// Cached positions per (row, head) in `scores`: the longest sequence of the batch.
     pub span: u32,
+    /// Values per row of `q` (q | k | v rows hold more than the query).
+    pub q_stride: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StoreShape {
+    pub rows: u32,
+    /// Values of one key (and of one value).
+    pub width: u32,
+    /// Values per row of the source.
+    pub stride: u32,
+    /// Where a row's key starts in the source; its value follows.
+    pub offset: u32,
 }
 
 /// The cos/sin table of the rotary embedding for positions `0..positions`, computed as the CPU

@@ -1,4 +1,5 @@
-// Rotary position embedding, in place, on rows of `heads × head_dim` values. The cos/sin of
+// Rotary position embedding, in place, on the first `heads × head_dim` values of rows of
+// `stride` values (a q | k | v row: the q and k heads together). The cos/sin of
 // every (position, frequency) come from a table computed on the CPU in f32, exactly as the CPU
 // engine computes them: a GPU's sin() of large angles is not accurate enough.
 
@@ -8,6 +9,7 @@ struct Params {
     head_dim: u32,
     // 0: adjacent pairs (2i, 2i+1), Llama as llama.cpp converts it; 1: halves (i, i + d/2).
     halves: u32,
+    stride: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> data: array<f32>;
@@ -28,7 +30,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let at = (positions[row] * half + i) * 2u;
     let c = table[at];
     let s = table[at + 1u];
-    let base = (row * p.heads + head) * p.head_dim;
+    let base = row * p.stride + head * p.head_dim;
     var a = base + 2u * i;
     var b = a + 1u;
     if (p.halves == 1u) {
