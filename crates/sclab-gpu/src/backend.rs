@@ -11,6 +11,7 @@ use crate::context::{GpuContext, Health};
 use crate::kernels::{AttentionShape, Kernels, StoreShape};
 use crate::kv::{PagedKv, SeqPages};
 use crate::model::GpuModel;
+use crate::workspace::Workspace;
 
 pub struct GpuBackend {
     ctx: GpuContext,
@@ -20,6 +21,7 @@ pub struct GpuBackend {
     kv: PagedKv,
     seqs: HashMap<SeqId, SeqPages>,
     next_id: u32,
+    workspace: Workspace,
 }
 
 fn device_error(e: impl std::fmt::Display) -> BackendError {
@@ -46,7 +48,7 @@ impl GpuBackend {
         };
         let kv = PagedKv::new(&ctx, c.n_layers, c.kv_dim(), cache_positions.div_ceil(crate::PAGE))?;
         let kernels = Kernels::new(&ctx);
-        Ok(Self { ctx, kernels, model, info, kv, seqs: HashMap::new(), next_id: 0 })
+        Ok(Self { ctx, kernels, model, info, kv, seqs: HashMap::new(), next_id: 0, workspace: Workspace::default() })
     }
 
     pub fn adapter(&self) -> &wgpu::AdapterInfo {
@@ -56,6 +58,11 @@ impl GpuBackend {
     /// Compute dispatches encoded so far.
     pub fn dispatches(&self) -> u64 {
         self.kernels.dispatches()
+    }
+
+    /// Bind groups created so far (see `Kernels::bind_groups_created`).
+    pub fn bind_groups_created(&self) -> u64 {
+        self.kernels.bind_groups_created()
     }
 
     pub fn context(&self) -> &GpuContext {
@@ -143,14 +150,16 @@ impl Backend for GpuBackend {
         }
         let m = ids.len();
         let ctx = &self.ctx;
-        let upload = |label: &str, values: &[u32]| ctx.storage_u32(label, values).map_err(device_error);
-        let zeros = |label: &str, len: usize| ctx.zeros(label, len).map_err(device_error);
+        let workspace = &mut self.workspace;
+        let mut upload =
+            |label: &'static str, values: &[u32]| workspace.upload(ctx, label, values).map_err(device_error);
         let (ids_b, info_b, table_b, pos_b) = (
             upload("ids", &ids)?,
             upload("rows", &row_info)?,
             upload("pages", &page_table)?,
             upload("positions", &positions)?,
         );
+        let mut zeros = |label: &'static str, len: usize| workspace.buffer(ctx, label, len).map_err(device_error);
         let qkv_width = q_dim + 2 * kv_dim;
         let (x, h) = (zeros("x", m * d)?, zeros("h", m * d)?);
         let (qkv, att) = (zeros("qkv", m * qkv_width)?, zeros("att", m * q_dim)?);
@@ -160,7 +169,16 @@ impl Backend for GpuBackend {
             batch.iter().enumerate().filter(|(_, r)| r.hidden).map(|(i, _)| last_row[i]).collect();
         let hidden = zeros("hidden", c.n_layers * want_hidden.len().max(1) * d)?;
 
+        // Only the rows whose logits were asked for go through the output head.
+        let logit_rows = &rows.logits;
+        let vocab = c.vocab_size;
+        let n_logits = logit_rows.len();
+        let selected = zeros("selected", n_logits * d)?;
+        let logits = zeros("logits", n_logits * vocab)?;
         let kernels = &self.kernels;
+        if self.workspace.take_grown() {
+            kernels.forget_bindings();
+        }
         let model = &self.model;
         let shape = AttentionShape {
             rows: m as u32,
@@ -202,12 +220,6 @@ impl Backend for GpuBackend {
             }
         }
 
-        // Only the rows whose logits were asked for go through the output head.
-        let logit_rows = &rows.logits;
-        let vocab = c.vocab_size;
-        let n_logits = logit_rows.len();
-        let selected = zeros("selected", n_logits.max(1) * d)?;
-        let logits = zeros("logits", n_logits.max(1) * vocab)?;
         for (i, &row) in logit_rows.iter().enumerate() {
             encoder.copy_buffer_to_buffer(&x, (row * d * 4) as u64, &selected, (i * d * 4) as u64, (d * 4) as u64);
         }
@@ -217,7 +229,7 @@ impl Backend for GpuBackend {
             kernels.rms_norm(pass, &selected, &model.output_norm, &h, nl, d as u32, c.rms_eps);
             kernels.matmul(pass, &h, model.head(), &logits, nl, false);
         }
-        self.ctx.queue.submit([encoder.finish()]);
+        kernels.submit(encoder);
 
         let read = async {
             let logits = if n_logits > 0 { self.ctx.read_f32(&logits, n_logits * vocab).await? } else { Vec::new() };

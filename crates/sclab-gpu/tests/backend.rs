@@ -121,3 +121,19 @@ fn forks_rollbacks_and_batches_keep_each_sequence_its_own() {
     assert!(gpu.seq_len(child).is_err());
     assert!(gpu.rollback(parent, 10_000).is_err());
 }
+
+#[test]
+fn a_warm_decoding_step_reuses_every_bind_group() {
+    let (_, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
+    let seq = gpu.new_sequence();
+    forward(&mut gpu, seq, &bytes("warm up the workspace"), LogitPositions::Last);
+    let step = |gpu: &mut GpuBackend, token: &str| {
+        let before = (gpu.dispatches(), gpu.bind_groups_created());
+        forward(gpu, seq, &bytes(token), LogitPositions::Last);
+        (gpu.dispatches() - before.0, gpu.bind_groups_created() - before.1)
+    };
+    let (first_dispatches, _) = step(&mut gpu, "a");
+    // 12 per layer, the embedding, the final norm and the output head.
+    assert_eq!(first_dispatches, 12 * sclab_testkit::LAYERS as u64 + 3);
+    assert_eq!(step(&mut gpu, "b"), (first_dispatches, 0), "every bind group is reused");
+}

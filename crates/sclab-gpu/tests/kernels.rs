@@ -19,13 +19,18 @@ fn gpu() -> (GpuContext, Kernels) {
 }
 
 /// Encode one compute pass with `work`, submit it, and read `out` back.
-fn run(ctx: &GpuContext, out: &wgpu::Buffer, len: usize, work: impl FnOnce(&mut wgpu::ComputePass)) -> Vec<f32> {
+fn run(
+    (ctx, kernels): (&GpuContext, &Kernels),
+    out: &wgpu::Buffer,
+    len: usize,
+    work: impl FnOnce(&mut wgpu::ComputePass),
+) -> Vec<f32> {
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     {
         let mut pass = encoder.begin_compute_pass(&Default::default());
         work(&mut pass);
     }
-    ctx.queue.submit([encoder.finish()]);
+    kernels.submit(encoder);
     block_on(ctx.read_f32(out, len)).unwrap()
 }
 
@@ -99,11 +104,15 @@ fn matmul_matches_the_dequantized_product_in_every_format() {
                     .collect();
                 let xb = ctx.storage_f32("x", &x).unwrap();
                 let out = ctx.zeros("out", m * rows).unwrap();
-                let got = run(&ctx, &out, m * rows, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32, false));
+                let got = run((&ctx, &kernels), &out, m * rows, |pass| {
+                    kernels.matmul(pass, &xb, &matrix, &out, m as u32, false)
+                });
                 assert_close(&got, &want, &format!("{format:?} m={m} in {} parts", matrix.parts.len()));
                 // Accumulating adds the product to what `out` holds (the residual stream).
                 let twice: Vec<f32> = want.iter().map(|v| 2.0 * v).collect();
-                let got = run(&ctx, &out, m * rows, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32, true));
+                let got = run((&ctx, &kernels), &out, m * rows, |pass| {
+                    kernels.matmul(pass, &xb, &matrix, &out, m as u32, true)
+                });
                 assert_close(&got, &twice, &format!("{format:?} m={m} accumulated"));
             }
         }
@@ -141,7 +150,7 @@ fn stacked_matrices_multiply_as_one_in_one_format_or_several() {
             .map(|o| (0..cols).map(|c| x[o / n * cols + c] as f64 * w[o % n * cols + c] as f64).sum::<f64>() as f32)
             .collect();
         let (xb, out) = (ctx.storage_f32("x", &x).unwrap(), ctx.zeros("out", m * n).unwrap());
-        let got = run(&ctx, &out, m * n, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32, false));
+        let got = run((&ctx, &kernels), &out, m * n, |pass| kernels.matmul(pass, &xb, &matrix, &out, m as u32, false));
         assert_close(&got, &want, &format!("{formats:?}"));
     }
 }
@@ -158,7 +167,7 @@ fn embedding_gathers_dequantized_rows() {
             let want: Vec<f32> = ids.iter().flat_map(|&id| w[id as usize * cols..][..cols].to_vec()).collect();
             let idb = ctx.storage_u32("ids", &ids).unwrap();
             let out = ctx.zeros("out", ids.len() * cols).unwrap();
-            let got = run(&ctx, &out, want.len(), |pass| kernels.embedding(pass, &idb, &matrix, &out, 5));
+            let got = run((&ctx, &kernels), &out, want.len(), |pass| kernels.embedding(pass, &idb, &matrix, &out, 5));
             assert_close(&got, &want, &format!("{format:?} in {} parts", matrix.parts.len()));
         }
     }
@@ -180,7 +189,8 @@ fn rms_norm_swiglu_add_and_softmax_match_the_cpu_engine() {
     }
     let (xb, wb, out) =
         (ctx.storage_f32("x", &x).unwrap(), ctx.storage_f32("w", &weight).unwrap(), ctx.zeros("o", x.len()).unwrap());
-    let got = run(&ctx, &out, x.len(), |p| kernels.rms_norm(p, &xb, &wb, &out, rows as u32, dim as u32, 1e-5));
+    let got =
+        run((&ctx, &kernels), &out, x.len(), |p| kernels.rms_norm(p, &xb, &wb, &out, rows as u32, dim as u32, 1e-5));
     assert_close(&got, &want, "rms_norm");
 
     // Two rows of gate | up.
@@ -188,11 +198,12 @@ fn rms_norm_swiglu_add_and_softmax_match_the_cpu_engine() {
     let want: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
     let gate_up: Vec<f32> = gate.chunks(1536).zip(up.chunks(1536)).flat_map(|(g, u)| [g, u].concat()).collect();
     let (gub, gb) = (ctx.storage_f32("gate_up", &gate_up).unwrap(), ctx.zeros("act", gate.len()).unwrap());
-    let got = run(&ctx, &gb, gate.len(), |p| kernels.swiglu(p, &gub, &gb, 2, 1536));
+    let got = run((&ctx, &kernels), &gb, gate.len(), |p| kernels.swiglu(p, &gub, &gb, 2, 1536));
     assert_close(&got, &want, "swiglu");
     let ub = ctx.storage_f32("u", &up).unwrap();
     let want: Vec<f32> = want.iter().zip(&up).map(|(a, u)| a + u).collect();
-    let got = run(&ctx, &gb, gate.len(), |p| kernels.add(p, &gb, &ub, gate.len() as u32, gate.len() as u32));
+    let got =
+        run((&ctx, &kernels), &gb, gate.len(), |p| kernels.add(p, &gb, &ub, gate.len() as u32, gate.len() as u32));
     assert_close(&got, &want, "add");
 
     let (rows, cols) = (4, 300);
@@ -204,7 +215,7 @@ fn rms_norm_swiglu_add_and_softmax_match_the_cpu_engine() {
         row.iter_mut().for_each(|v| *v = (*v - max).exp() / sum);
     }
     let sb = ctx.storage_f32("s", &scores).unwrap();
-    let got = run(&ctx, &sb, scores.len(), |p| kernels.softmax(p, &sb, rows as u32, cols as u32));
+    let got = run((&ctx, &kernels), &sb, scores.len(), |p| kernels.softmax(p, &sb, rows as u32, cols as u32));
     assert_close(&got, &want, "softmax");
 }
 
@@ -234,7 +245,7 @@ fn rope_rotates_as_the_cpu_engine_in_both_layouts() {
             }
         }
         let db = ctx.storage_f32("data", &data).unwrap();
-        let got = run(&ctx, &db, data.len(), |p| {
+        let got = run((&ctx, &kernels), &db, data.len(), |p| {
             kernels.rope(
                 p,
                 &db,

@@ -2,6 +2,12 @@
 //! storage buffers are bound in order from binding 0 (attention names its bindings) and its
 //! parameters, 32-bit words, are the uniform after them, so one `dispatch` serves all.
 
+mod binding;
+
+use std::cell::RefCell;
+
+use binding::Bindings;
+
 use crate::context::GpuContext;
 use crate::matrix::{GpuMatrix, WeightFormat};
 
@@ -28,8 +34,8 @@ const MATMUL_WEIGHT_ROWS: u32 = 8;
 const MAX_GROUPS: u32 = 65_535;
 
 pub struct Kernels {
-    device: wgpu::Device,
     queue: wgpu::Queue,
+    bindings: RefCell<Bindings>,
     /// Compute dispatches encoded so far (benchmarks report them per token).
     dispatches: std::cell::Cell<u64>,
     matmul: [wgpu::ComputePipeline; 4],
@@ -78,8 +84,8 @@ impl Kernels {
         let elementwise = module(device, "elementwise", ELEMENTWISE);
         let attention = module(device, "attention", ATTENTION);
         Self {
-            device: device.clone(),
             queue: ctx.queue.clone(),
+            bindings: RefCell::new(Bindings::new(device, &ctx.queue)),
             dispatches: Default::default(),
             matmul: per_format(&matmul),
             embedding: per_format(&embedding),
@@ -303,6 +309,22 @@ impl Kernels {
         self.dispatches.get()
     }
 
+    /// Bind groups created so far: dispatches whose buffers and slot were not seen before.
+    pub fn bind_groups_created(&self) -> u64 {
+        self.bindings.borrow().created
+    }
+
+    /// Submit the commands encoded with these kernels, their parameters written first.
+    pub fn submit(&self, encoder: wgpu::CommandEncoder) {
+        self.bindings.borrow_mut().flush();
+        self.queue.submit([encoder.finish()]);
+    }
+
+    /// Drop the cached bind groups: buffers they bind are being replaced (a grown workspace).
+    pub fn forget_bindings(&self) {
+        self.bindings.borrow_mut().forget();
+    }
+
     fn dispatch(
         &self,
         pass: &mut wgpu::ComputePass,
@@ -316,6 +338,7 @@ impl Kernels {
     }
 
     /// `buffers` at their named bindings, `params` (padded to 16 bytes) at `params_binding`.
+    /// Nothing runs before [`submit`](Self::submit), which writes the parameters.
     fn dispatch_bound(
         &self,
         pass: &mut wgpu::ComputePass,
@@ -325,27 +348,8 @@ impl Kernels {
         params: &[u32],
         groups: [u32; 3],
     ) {
-        let mut words = params.to_vec();
-        words.resize(params.len().div_ceil(4) * 4, 0);
         self.dispatches.set(self.dispatches.get() + 1);
-        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: (words.len() * 4) as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.queue.write_buffer(&uniform, 0, &words.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>());
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
-            .copied()
-            .chain([(params_binding, &uniform)])
-            .map(|(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() })
-            .collect();
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
+        let bind_group = self.bindings.borrow_mut().bind(pipeline, buffers, params_binding, params);
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
