@@ -60,6 +60,11 @@ impl GpuBackend {
         self.kernels.dispatches()
     }
 
+    /// Whether the matrix product runs its subgroup variant on this adapter.
+    pub fn uses_subgroups(&self) -> bool {
+        self.kernels.uses_subgroups()
+    }
+
     /// Bind groups created so far (see `Kernels::bind_groups_created`).
     pub fn bind_groups_created(&self) -> u64 {
         self.kernels.bind_groups_created()

@@ -69,9 +69,16 @@ impl GpuContext {
             max_compute_workgroup_storage_size: offered.max_compute_workgroup_storage_size,
             ..wgpu::Limits::downlevel_defaults()
         };
+        // Subgroups speed up the matrix product's sums; the kernels keep a path without them.
+        let required_features = if cfg!(target_arch = "wasm32") {
+            wgpu::Features::empty()
+        } else {
+            adapter.features() & wgpu::Features::SUBGROUP
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("sclab"),
+                required_features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -87,6 +94,16 @@ impl GpuContext {
             lock(&on_error).first_error.get_or_insert_with(|| error.to_string());
         }));
         Ok(Self { device, queue, info, limits, faults })
+    }
+
+    /// Whether the device runs subgroup operations in groups large enough for the matrix
+    /// product (lane_sums_subgroup.wgsl needs eight invocations). Natively only: the headless
+    /// browser of the tests (SwiftShader) offers no subgroups, so the browser path of that
+    /// kernel could not be tested, and the page keeps the portable one.
+    pub fn has_subgroups(&self) -> bool {
+        !cfg!(target_arch = "wasm32")
+            && self.device.features().contains(wgpu::Features::SUBGROUP)
+            && self.info.subgroup_min_size >= 8
     }
 
     /// The adapter in words: its name, or (browsers often hide it) its kind.

@@ -87,13 +87,20 @@ fn random_matrix(rng: &mut ChaCha8Rng, format: WeightFormat, rows: usize, cols: 
 
 #[test]
 fn matmul_matches_the_dequantized_product_in_every_format() {
-    let (ctx, kernels) = gpu();
+    let (ctx, preferred) = gpu();
+    // The adapter's own kernels (lavapipe offers subgroups) and the portable ones.
+    for kernels in [preferred, Kernels::portable(&ctx)] {
+        matmul_matches(&ctx, &kernels);
+    }
+}
+
+fn matmul_matches(ctx: &GpuContext, kernels: &Kernels) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     // 576 is SmolLM2's width; m = 1 is decoding, 5 the K samples, 11 spans two row tiles.
     let (rows, cols) = (200, 576);
     for format in WeightFormat::ALL {
         let (bytes, w) = random_matrix(&mut rng, format, rows, cols);
-        for matrix in whole_and_split(&ctx, format, rows, cols, &bytes) {
+        for matrix in whole_and_split(ctx, format, rows, cols, &bytes) {
             for m in [1, 5, 11] {
                 let x = random(&mut rng, m * cols, 2.0);
                 let want: Vec<f32> = (0..m * rows)
@@ -104,13 +111,21 @@ fn matmul_matches_the_dequantized_product_in_every_format() {
                     .collect();
                 let xb = ctx.storage_f32("x", &x).unwrap();
                 let out = ctx.zeros("out", m * rows).unwrap();
-                let got = run((&ctx, &kernels), &out, m * rows, |pass| {
+                let got = run((ctx, kernels), &out, m * rows, |pass| {
                     kernels.matmul(pass, &xb, &matrix, &out, m as u32, false)
                 });
-                assert_close(&got, &want, &format!("{format:?} m={m} in {} parts", matrix.parts.len()));
+                assert_close(
+                    &got,
+                    &want,
+                    &format!(
+                        "{format:?} m={m} in {} parts, subgroups {}",
+                        matrix.parts.len(),
+                        kernels.uses_subgroups()
+                    ),
+                );
                 // Accumulating adds the product to what `out` holds (the residual stream).
                 let twice: Vec<f32> = want.iter().map(|v| 2.0 * v).collect();
-                let got = run((&ctx, &kernels), &out, m * rows, |pass| {
+                let got = run((ctx, kernels), &out, m * rows, |pass| {
                     kernels.matmul(pass, &xb, &matrix, &out, m as u32, true)
                 });
                 assert_close(&got, &twice, &format!("{format:?} m={m} accumulated"));

@@ -30,6 +30,8 @@ pub struct GpuBench {
     pub cpu: Speeds,
     /// Compute dispatches of one batch-1 decoding step.
     pub dispatches_per_token: u64,
+    /// Whether the matrix product summed with subgroup operations.
+    pub subgroups: bool,
 }
 
 /// Tokens of the benchmark prompt in the default model's chat format: a synthetic model's prompt
@@ -114,6 +116,7 @@ pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
         gpu: gpu_speeds,
         cpu: cpu_speeds,
         dispatches_per_token,
+        subgroups: gpu.uses_subgroups(),
     })
 }
 
@@ -122,7 +125,7 @@ pub fn markdown(r: &GpuBench) -> String {
     format!(
         "## {date} — WebGPU backend, {machine}\n\n`sclab bench --backend gpu`: {weights} ({quant}) on \
 {adapter} through wgpu, against the CPU engine in the same run; {tokens} decoded tokens, batch {batch}, a \
-{prompt}-token prompt; best of repeated runs. One decoding step is {dispatches} compute dispatches.\n\n\
+{prompt}-token prompt; best of repeated runs. One decoding step is {dispatches} compute dispatches; the matrix product {subgroups}.\n\n\
 | figure | GPU | CPU engine | GPU / CPU |\n|---|---|---|---|\n{prefill}{decode}{batched}",
         date = r.date,
         machine = r.machine,
@@ -133,6 +136,7 @@ pub fn markdown(r: &GpuBench) -> String {
         batch = r.batch,
         prompt = r.prompt_tokens,
         dispatches = r.dispatches_per_token,
+        subgroups = if r.subgroups { "sums with subgroup operations" } else { "sums in workgroup memory" },
         prefill = row("prefill tok/s", r.gpu.prefill_tok_s, r.cpu.prefill_tok_s),
         decode = row("decode tok/s, batch 1", r.gpu.decode_tok_s, r.cpu.decode_tok_s),
         batched = row("decode tok/s, batch K (aggregate)", r.gpu.batch_decode_tok_s, r.cpu.batch_decode_tok_s),

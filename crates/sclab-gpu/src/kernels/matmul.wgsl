@@ -1,7 +1,8 @@
 // out (m × n) = x (m × k) · Wᵀ for a block-quantized W (n × k). A workgroup takes WEIGHT_ROWS
 // weight rows, LANES threads each, and up to ROWS activation rows, so each weight block is
 // dequantized once for all of them; a row's lanes stride over its blocks and their partial dots
-// are summed in workgroup memory. W may be bound in parts of consecutive rows (an adapter's
+// are summed by `sum_lanes`: through workgroup memory on any adapter, with subgroup shuffles where
+// the adapter offers subgroups. W may be bound in parts of consecutive rows (an adapter's
 // binding limit): this dispatch computes output columns first_row .. first_row + n.
 
 struct Params {
@@ -24,7 +25,6 @@ const WG: u32 = 64u;
 const LANES: u32 = 8u;
 const WEIGHT_ROWS: u32 = 8u;
 const ROWS: u32 = 8u;
-var<workgroup> partial: array<f32, 512>;
 
 @compute @workgroup_size(64)
 fn main(
@@ -51,22 +51,12 @@ fn main(
             }
         }
     }
-    for (var r = 0u; r < ROWS; r++) {
-        partial[r * WG + t] = acc[r];
-    }
-    workgroupBarrier();
-    for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
-        if (lane < stride) {
-            for (var r = 0u; r < ROWS; r++) {
-                partial[r * WG + t] += partial[r * WG + t + stride];
-            }
-        }
-        workgroupBarrier();
-    }
+    // Summed across the row's lanes (lane_sums.wgsl or lane_sums_subgroup.wgsl).
+    let sums = sum_lanes(acc, t);
     if (j < p.n && lane == 0u) {
         for (var r = 0u; r < rows; r++) {
             let at = (first + r) * p.width + p.first_row + j;
-            var sum = partial[r * WG + t];
+            var sum = sums[r];
             if (p.accumulate == 1u) {
                 sum += out[at];
             }

@@ -13,6 +13,8 @@ use crate::matrix::{GpuMatrix, WeightFormat};
 
 const DEQUANTIZE: &str = include_str!("dequant.wgsl");
 const MATMUL: &str = include_str!("matmul.wgsl");
+const LANE_SUMS: &str = include_str!("lane_sums.wgsl");
+const LANE_SUMS_SUBGROUP: &str = include_str!("lane_sums_subgroup.wgsl");
 const EMBEDDING: &str = include_str!("embedding.wgsl");
 const NORM: &str = include_str!("norm.wgsl");
 const ROPE: &str = include_str!("rope.wgsl");
@@ -35,6 +37,7 @@ const MAX_GROUPS: u32 = 65_535;
 
 pub struct Kernels {
     queue: wgpu::Queue,
+    subgroups: bool,
     bindings: RefCell<Bindings>,
     /// Compute dispatches encoded so far (benchmarks report them per token).
     dispatches: std::cell::Cell<u64>,
@@ -74,9 +77,25 @@ fn pipeline(
 }
 
 impl Kernels {
+    /// The kernels for this device, with the subgroup variants where it offers subgroups.
     pub fn new(ctx: &GpuContext) -> Self {
+        Self::build(ctx, ctx.has_subgroups())
+    }
+
+    /// The kernels every adapter runs (workgroup memory instead of subgroup operations).
+    pub fn portable(ctx: &GpuContext) -> Self {
+        Self::build(ctx, false)
+    }
+
+    /// Whether the matrix product sums its lanes with subgroup operations.
+    pub fn uses_subgroups(&self) -> bool {
+        self.subgroups
+    }
+
+    fn build(ctx: &GpuContext, subgroups: bool) -> Self {
         let device = &ctx.device;
-        let matmul = module(device, "matmul", &format!("{DEQUANTIZE}\n{MATMUL}"));
+        let lane_sums = if subgroups { LANE_SUMS_SUBGROUP } else { LANE_SUMS };
+        let matmul = module(device, "matmul", &format!("{lane_sums}\n{DEQUANTIZE}\n{MATMUL}"));
         let embedding = module(device, "embedding", &format!("{DEQUANTIZE}\n{EMBEDDING}"));
         let per_format = |m: &wgpu::ShaderModule| {
             WeightFormat::ALL.map(|f| pipeline(device, m, "main", &[("FORMAT", f.shader_code() as f64)]))
@@ -85,6 +104,7 @@ impl Kernels {
         let attention = module(device, "attention", ATTENTION);
         Self {
             queue: ctx.queue.clone(),
+            subgroups,
             bindings: RefCell::new(Bindings::new(device, &ctx.queue)),
             dispatches: Default::default(),
             matmul: per_format(&matmul),
