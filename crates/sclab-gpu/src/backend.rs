@@ -166,7 +166,7 @@ impl Backend for GpuBackend {
         );
         let mut zeros = |label: &'static str, len: usize| workspace.buffer(ctx, label, len).map_err(device_error);
         let qkv_width = q_dim + 2 * kv_dim;
-        let (x, h) = (zeros("x", m * d)?, zeros("h", m * d)?);
+        let x = zeros("x", m * d)?;
         let (qkv, att) = (zeros("qkv", m * qkv_width)?, zeros("att", m * q_dim)?);
         let (gate_up, act) = (zeros("gate_up", m * 2 * ffn)?, zeros("act", m * ffn)?);
         let scores = zeros("scores", m * c.n_heads * span)?;
@@ -203,8 +203,7 @@ impl Backend for GpuBackend {
         for (l, layer) in model.layers.iter().enumerate() {
             {
                 let pass = &mut encoder.begin_compute_pass(&Default::default());
-                kernels.rms_norm(pass, &x, &layer.attn_norm, &h, mu, d as u32, c.rms_eps);
-                kernels.matmul(pass, &h, &layer.wqkv, &qkv, mu, false);
+                kernels.norm_matmul(pass, &x, (&layer.attn_norm, c.rms_eps), &layer.wqkv, &qkv, mu);
                 if let Some(bias) = &layer.bias {
                     kernels.add(pass, &qkv, bias, (m * qkv_width) as u32, qkv_width as u32);
                 }
@@ -214,8 +213,7 @@ impl Backend for GpuBackend {
                 kernels.kv_store(pass, &qkv, keys, values, &info_b, &table_b, store);
                 kernels.attention(pass, &qkv, keys, values, &info_b, &table_b, &scores, &att, shape);
                 kernels.matmul(pass, &att, &layer.wo, &x, mu, true);
-                kernels.rms_norm(pass, &x, &layer.ffn_norm, &h, mu, d as u32, c.rms_eps);
-                kernels.matmul(pass, &h, &layer.w_gate_up, &gate_up, mu, false);
+                kernels.norm_matmul(pass, &x, (&layer.ffn_norm, c.rms_eps), &layer.w_gate_up, &gate_up, mu);
                 kernels.swiglu(pass, &gate_up, &act, mu, ffn as u32);
                 kernels.matmul(pass, &act, &layer.w_down, &x, mu, true);
             }
@@ -231,8 +229,7 @@ impl Backend for GpuBackend {
         if n_logits > 0 {
             let pass = &mut encoder.begin_compute_pass(&Default::default());
             let nl = n_logits as u32;
-            kernels.rms_norm(pass, &selected, &model.output_norm, &h, nl, d as u32, c.rms_eps);
-            kernels.matmul(pass, &h, model.head(), &logits, nl, false);
+            kernels.norm_matmul(pass, &selected, (&model.output_norm, c.rms_eps), model.head(), &logits, nl);
         }
         kernels.submit(encoder);
 

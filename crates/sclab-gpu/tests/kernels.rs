@@ -8,7 +8,7 @@ use pollster::block_on;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sclab_engine::qmatrix::QMatrix;
-use sclab_gpu::{rope_table, wgpu, GpuContext, GpuMatrix, Kernels, WeightFormat};
+use sclab_gpu::{rope_table, wgpu, AttentionShape, GpuContext, GpuMatrix, Kernels, WeightFormat, PAGE};
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -188,26 +188,49 @@ fn embedding_gathers_dequantized_rows() {
     }
 }
 
+/// RMSNorm as the CPU engine computes it.
+fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
+    x.chunks_exact(weight.len())
+        .flat_map(|row| {
+            let scale = 1.0 / (row.iter().map(|v| v * v).sum::<f32>() / weight.len() as f32 + eps).sqrt();
+            row.iter().zip(weight).map(move |(v, w)| v * scale * w)
+        })
+        .collect()
+}
+
 #[test]
-fn rms_norm_swiglu_add_and_softmax_match_the_cpu_engine() {
-    let (ctx, kernels) = gpu();
+fn the_normed_product_matches_rms_norm_then_the_product() {
+    let (ctx, preferred) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let (rows, dim) = (3, 576);
-    let x = random(&mut rng, rows * dim, 3.0);
-    let weight = random(&mut rng, dim, 1.5);
-    let mut want = vec![0f32; rows * dim];
-    for (row, out) in x.chunks_exact(dim).zip(want.chunks_exact_mut(dim)) {
-        let scale = 1.0 / (row.iter().map(|v| v * v).sum::<f32>() / dim as f32 + 1e-5).sqrt();
-        for ((o, v), w) in out.iter_mut().zip(row).zip(&weight) {
-            *o = v * scale * w;
+    let (rows, cols) = (200, 576);
+    for kernels in [preferred, Kernels::portable(&ctx)] {
+        for format in [WeightFormat::Q8_0, WeightFormat::Q4_1] {
+            let (bytes, w) = random_matrix(&mut rng, format, rows, cols);
+            let matrix = GpuMatrix::upload(&ctx, "w", format, rows, cols, &bytes).unwrap();
+            for m in [1, 11] {
+                let (x, weight) = (random(&mut rng, m * cols, 3.0), random(&mut rng, cols, 1.5));
+                let h = rms_norm(&x, &weight, 1e-5);
+                let want: Vec<f32> = (0..m * rows)
+                    .map(|o| {
+                        (0..cols).map(|c| h[o / rows * cols + c] as f64 * w[o % rows * cols + c] as f64).sum::<f64>()
+                            as f32
+                    })
+                    .collect();
+                let (xb, wb) = (ctx.storage_f32("x", &x).unwrap(), ctx.storage_f32("norm", &weight).unwrap());
+                let out = ctx.zeros("out", m * rows).unwrap();
+                let got = run((&ctx, &kernels), &out, m * rows, |pass| {
+                    kernels.norm_matmul(pass, &xb, (&wb, 1e-5), &matrix, &out, m as u32)
+                });
+                assert_close(&got, &want, &format!("{format:?} m={m} subgroups {}", kernels.uses_subgroups()));
+            }
         }
     }
-    let (xb, wb, out) =
-        (ctx.storage_f32("x", &x).unwrap(), ctx.storage_f32("w", &weight).unwrap(), ctx.zeros("o", x.len()).unwrap());
-    let got =
-        run((&ctx, &kernels), &out, x.len(), |p| kernels.rms_norm(p, &xb, &wb, &out, rows as u32, dim as u32, 1e-5));
-    assert_close(&got, &want, "rms_norm");
+}
 
+#[test]
+fn swiglu_and_add_match_the_cpu_engine() {
+    let (ctx, kernels) = gpu();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
     // Two rows of gate | up.
     let (gate, up) = (random(&mut rng, 2 * 1536, 6.0), random(&mut rng, 2 * 1536, 2.0));
     let want: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
@@ -220,18 +243,59 @@ fn rms_norm_swiglu_add_and_softmax_match_the_cpu_engine() {
     let got =
         run((&ctx, &kernels), &gb, gate.len(), |p| kernels.add(p, &gb, &ub, gate.len() as u32, gate.len() as u32));
     assert_close(&got, &want, "add");
+}
 
-    let (rows, cols) = (4, 300);
-    let scores = random(&mut rng, rows * cols, 20.0);
-    let mut want = scores.clone();
-    for row in want.chunks_exact_mut(cols) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = row.iter().map(|v| (v - max).exp()).sum();
-        row.iter_mut().for_each(|v| *v = (*v - max).exp() / sum);
+#[test]
+fn attention_over_scattered_pages_matches_a_direct_softmax() {
+    let (ctx, kernels) = gpu();
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    // SmolLM2's heads; 40 cached positions in pages 2, 0, 1 of the cache (out of order).
+    let (heads, kv_heads, head_dim, span) = (9usize, 3usize, 64usize, 40usize);
+    let kv_dim = kv_heads * head_dim;
+    let pages = [2u32, 0, 1];
+    let (keys, values) = (random(&mut rng, 3 * PAGE * kv_dim, 1.0), random(&mut rng, 3 * PAGE * kv_dim, 1.0));
+    let slot = |pos: usize| pages[pos / PAGE] as usize * PAGE + pos % PAGE;
+    // Two query rows of one sequence at positions 17 and 39, in rows wider than q (as q | k | v).
+    let (positions, q_stride) = ([17usize, 39], heads * head_dim + 2 * kv_dim);
+    let q = random(&mut rng, positions.len() * q_stride, 1.0);
+    let scale = 1.0 / (head_dim as f32).sqrt();
+    let mut want = Vec::new();
+    for (row, &last) in positions.iter().enumerate() {
+        for head in 0..heads {
+            let (qh, kvh) = (&q[row * q_stride + head * head_dim..][..head_dim], head / (heads / kv_heads));
+            let at = |pos: usize| slot(pos) * kv_dim + kvh * head_dim;
+            let scores: Vec<f32> = (0..=last)
+                .map(|pos| qh.iter().zip(&keys[at(pos)..][..head_dim]).map(|(a, b)| a * b).sum::<f32>() * scale)
+                .collect();
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let sum: f32 = scores.iter().map(|s| (s - max).exp()).sum();
+            want.extend(
+                (0..head_dim)
+                    .map(|d| (0..=last).map(|pos| (scores[pos] - max).exp() / sum * values[at(pos) + d]).sum::<f32>()),
+            );
+        }
     }
-    let sb = ctx.storage_f32("s", &scores).unwrap();
-    let got = run((&ctx, &kernels), &sb, scores.len(), |p| kernels.softmax(p, &sb, rows as u32, cols as u32));
-    assert_close(&got, &want, "softmax");
+    let row_info: Vec<u32> = positions.iter().flat_map(|&p| [p as u32, 0]).collect();
+    let buffers = (
+        ctx.storage_f32("q", &q).unwrap(),
+        ctx.storage_f32("keys", &keys).unwrap(),
+        ctx.storage_f32("values", &values).unwrap(),
+        ctx.storage_u32("rows", &row_info).unwrap(),
+        ctx.storage_u32("pages", &pages).unwrap(),
+        ctx.zeros("scores", positions.len() * heads * span).unwrap(),
+        ctx.zeros("out", want.len()).unwrap(),
+    );
+    let (qb, kb, vb, rb, pb, sb, out) = &buffers;
+    let shape = AttentionShape {
+        rows: positions.len() as u32,
+        heads: heads as u32,
+        kv_heads: kv_heads as u32,
+        head_dim: head_dim as u32,
+        span: span as u32,
+        q_stride: q_stride as u32,
+    };
+    let got = run((&ctx, &kernels), out, want.len(), |p| kernels.attention(p, qb, kb, vb, rb, pb, sb, out, shape));
+    assert_close(&got, &want, "attention");
 }
 
 #[test]

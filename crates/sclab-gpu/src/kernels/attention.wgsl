@@ -1,6 +1,7 @@
-// Causal attention of new rows over a paged KV cache: `scores` (q·k / √d, masked beyond each
-// row's own position), a softmax over each (row, head) (softmax.wgsl), then `values`. A row's
-// cached position p lives in page page_table[table + p / PAGE], slot p % PAGE.
+// Causal attention of new rows over a paged KV cache, one workgroup per (row, head): the scores
+// q·k / √d of every cached position up to the row's own, their softmax, and the weighted sum of
+// the values, in one dispatch. A row's cached position p lives in page page_table[table + p /
+// PAGE], slot p % PAGE; `scores` is scratch of `span` values per (row, head).
 
 struct Params {
     rows: u32,
@@ -26,47 +27,80 @@ struct Params {
 @group(0) @binding(7) var<uniform> p: Params;
 
 const PAGE: u32 = 16u;
+const WG: u32 = 64u;
+var<workgroup> partial: array<f32, 64>;
 
 fn slot(table: u32, pos: u32) -> u32 {
     return page_table[table + pos / PAGE] * PAGE + pos % PAGE;
 }
 
+// The workgroup's maximum (is_max) or sum of `value`, on every thread.
+fn reduce(value: f32, t: u32, is_max: bool) -> f32 {
+    partial[t] = value;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+        if (t < stride) {
+            if (is_max) {
+                partial[t] = max(partial[t], partial[t + stride]);
+            } else {
+                partial[t] += partial[t + stride];
+            }
+        }
+        workgroupBarrier();
+    }
+    let result = partial[0];
+    workgroupBarrier();
+    return result;
+}
+
 @compute @workgroup_size(64)
-fn scores_main(@builtin(global_invocation_id) id: vec3<u32>) {
-    let pos = id.x;
-    let row = id.y / p.heads;
-    let head = id.y % p.heads;
-    if (row >= p.rows || pos >= p.span) {
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+) {
+    // (row, head) pairs beyond 65 535 workgroups continue in y.
+    let index = wg.x + wg.y * groups.x;
+    if (index >= p.rows * p.heads) {
         return;
     }
-    var s = -3.4e38;
-    if (pos <= row_info[2u * row]) {
-        let kv_head = head / (p.heads / p.kv_heads);
-        let k = slot(row_info[2u * row + 1u], pos) * p.kv_heads * p.head_dim + kv_head * p.head_dim;
-        let qi = row * p.q_stride + head * p.head_dim;
+    let row = index / p.heads;
+    let head = index % p.heads;
+    let last = row_info[2u * row];
+    let table = row_info[2u * row + 1u];
+    let kv_head = head / (p.heads / p.kv_heads);
+    let qi = row * p.q_stride + head * p.head_dim;
+    let base = index * p.span;
+
+    var row_max = -3.4e38;
+    for (var pos = t; pos <= last; pos += WG) {
+        let k = slot(table, pos) * p.kv_heads * p.head_dim + kv_head * p.head_dim;
         var acc = 0.0;
         for (var i = 0u; i < p.head_dim; i++) {
             acc += q[qi + i] * keys[k + i];
         }
-        s = acc * p.scale;
+        let s = acc * p.scale;
+        scores[base + pos] = s;
+        row_max = max(row_max, s);
     }
-    scores[id.y * p.span + pos] = s;
-}
+    row_max = reduce(row_max, t, true);
 
-@compute @workgroup_size(64)
-fn values_main(@builtin(global_invocation_id) id: vec3<u32>) {
-    let d = id.x;
-    let row = id.y / p.heads;
-    let head = id.y % p.heads;
-    if (row >= p.rows || d >= p.head_dim) {
-        return;
+    var sum = 0.0;
+    for (var pos = t; pos <= last; pos += WG) {
+        let e = exp(scores[base + pos] - row_max);
+        scores[base + pos] = e;
+        sum += e;
     }
-    let kv_head = head / (p.heads / p.kv_heads);
-    let table = row_info[2u * row + 1u];
-    var acc = 0.0;
-    for (var pos = 0u; pos <= row_info[2u * row]; pos++) {
-        let v = slot(table, pos) * p.kv_heads * p.head_dim + kv_head * p.head_dim + d;
-        acc += scores[id.y * p.span + pos] * vals[v];
+    sum = reduce(sum, t, false);
+    // The exponentials written by other threads must be visible before they are read.
+    storageBarrier();
+
+    for (var d = t; d < p.head_dim; d += WG) {
+        var acc = 0.0;
+        for (var pos = 0u; pos <= last; pos++) {
+            let v = slot(table, pos) * p.kv_heads * p.head_dim + kv_head * p.head_dim + d;
+            acc += scores[base + pos] * vals[v];
+        }
+        out[(row * p.heads + head) * p.head_dim + d] = acc / sum;
     }
-    out[(row * p.heads + head) * p.head_dim + d] = acc;
 }

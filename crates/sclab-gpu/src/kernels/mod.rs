@@ -13,13 +13,13 @@ use crate::matrix::{GpuMatrix, WeightFormat};
 
 const DEQUANTIZE: &str = include_str!("dequant.wgsl");
 const MATMUL: &str = include_str!("matmul.wgsl");
+const MATMUL_INPUT: &str = include_str!("matmul_input.wgsl");
+const MATMUL_INPUT_NORMED: &str = include_str!("matmul_input_normed.wgsl");
 const LANE_SUMS: &str = include_str!("lane_sums.wgsl");
 const LANE_SUMS_SUBGROUP: &str = include_str!("lane_sums_subgroup.wgsl");
 const EMBEDDING: &str = include_str!("embedding.wgsl");
-const NORM: &str = include_str!("norm.wgsl");
 const ROPE: &str = include_str!("rope.wgsl");
 const ELEMENTWISE: &str = include_str!("elementwise.wgsl");
-const SOFTMAX: &str = include_str!("softmax.wgsl");
 const ATTENTION: &str = include_str!("attention.wgsl");
 const KV_CACHE: &str = include_str!("kv_cache.wgsl");
 
@@ -42,14 +42,12 @@ pub struct Kernels {
     /// Compute dispatches encoded so far (benchmarks report them per token).
     dispatches: std::cell::Cell<u64>,
     matmul: [wgpu::ComputePipeline; 4],
+    norm_matmul: [wgpu::ComputePipeline; 4],
     embedding: [wgpu::ComputePipeline; 4],
-    rms_norm: wgpu::ComputePipeline,
     rope: wgpu::ComputePipeline,
     swiglu: wgpu::ComputePipeline,
     add: wgpu::ComputePipeline,
-    softmax: wgpu::ComputePipeline,
-    scores: wgpu::ComputePipeline,
-    values: wgpu::ComputePipeline,
+    attention: wgpu::ComputePipeline,
     kv_store: wgpu::ComputePipeline,
 }
 
@@ -95,27 +93,26 @@ impl Kernels {
     fn build(ctx: &GpuContext, subgroups: bool) -> Self {
         let device = &ctx.device;
         let lane_sums = if subgroups { LANE_SUMS_SUBGROUP } else { LANE_SUMS };
-        let matmul = module(device, "matmul", &format!("{lane_sums}\n{DEQUANTIZE}\n{MATMUL}"));
+        let matmul = module(device, "matmul", &format!("{lane_sums}\n{DEQUANTIZE}\n{MATMUL_INPUT}\n{MATMUL}"));
+        let norm_matmul =
+            module(device, "norm_matmul", &format!("{lane_sums}\n{DEQUANTIZE}\n{MATMUL_INPUT_NORMED}\n{MATMUL}"));
         let embedding = module(device, "embedding", &format!("{DEQUANTIZE}\n{EMBEDDING}"));
         let per_format = |m: &wgpu::ShaderModule| {
             WeightFormat::ALL.map(|f| pipeline(device, m, "main", &[("FORMAT", f.shader_code() as f64)]))
         };
         let elementwise = module(device, "elementwise", ELEMENTWISE);
-        let attention = module(device, "attention", ATTENTION);
         Self {
             queue: ctx.queue.clone(),
             subgroups,
             bindings: RefCell::new(Bindings::new(device, &ctx.queue)),
             dispatches: Default::default(),
             matmul: per_format(&matmul),
+            norm_matmul: per_format(&norm_matmul),
             embedding: per_format(&embedding),
-            rms_norm: pipeline(device, &module(device, "norm", NORM), "rms_norm", &[]),
             rope: pipeline(device, &module(device, "rope", ROPE), "main", &[]),
             swiglu: pipeline(device, &elementwise, "swiglu", &[]),
             add: pipeline(device, &elementwise, "add", &[]),
-            softmax: pipeline(device, &module(device, "softmax", SOFTMAX), "main", &[]),
-            scores: pipeline(device, &attention, "scores_main", &[]),
-            values: pipeline(device, &attention, "values_main", &[]),
+            attention: pipeline(device, &module(device, "attention", ATTENTION), "main", &[]),
             kv_store: pipeline(device, &module(device, "kv_cache", KV_CACHE), "main", &[]),
         }
     }
@@ -132,13 +129,49 @@ impl Kernels {
         m: u32,
         accumulate: bool,
     ) {
+        self.product(pass, x, None, w, out, m, accumulate);
+    }
+
+    /// `out = RMSNorm(x) · wᵀ`, the norm (its weights, its epsilon) applied on the fly.
+    pub fn norm_matmul(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        x: &wgpu::Buffer,
+        norm: (&wgpu::Buffer, f32),
+        w: &GpuMatrix,
+        out: &wgpu::Buffer,
+        m: u32,
+    ) {
+        self.product(pass, x, Some(norm), w, out, m, false);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn product(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        x: &wgpu::Buffer,
+        norm: Option<(&wgpu::Buffer, f32)>,
+        w: &GpuMatrix,
+        out: &wgpu::Buffer,
+        m: u32,
+        accumulate: bool,
+    ) {
+        let eps = norm.map_or(0.0, |(_, eps)| eps);
         for part in &w.parts {
             let n = part.rows as u32;
             let (gx, gy) = spread(n.div_ceil(MATMUL_WEIGHT_ROWS));
-            let params = [m, n, w.cols as u32, w.rows as u32, part.first_row as u32, u32::from(accumulate)];
+            let params =
+                [m, n, w.cols as u32, w.rows as u32, part.first_row as u32, u32::from(accumulate), eps.to_bits()];
             let groups = [gx, gy, m.div_ceil(MATMUL_ROWS)];
-            let bindings = [(0, x), (1, &part.words), (2, &part.scales), (3, out)];
-            self.dispatch_bound(pass, &self.matmul[part.format.index()], &bindings, 4, &params, groups);
+            let mut bindings = vec![(0, x), (1, &part.words), (2, &part.scales), (3, out)];
+            let pipelines = match norm {
+                Some((weight, _)) => {
+                    bindings.push((5, weight));
+                    &self.norm_matmul
+                }
+                None => &self.matmul,
+            };
+            self.dispatch_bound(pass, &pipelines[part.format.index()], &bindings, 4, &params, groups);
         }
     }
 
@@ -163,20 +196,6 @@ impl Kernels {
                 [blocks.div_ceil(WORKGROUP), m, 1],
             );
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub fn rms_norm(
-        &self,
-        pass: &mut wgpu::ComputePass,
-        x: &wgpu::Buffer,
-        weight: &wgpu::Buffer,
-        out: &wgpu::Buffer,
-        rows: u32,
-        dim: u32,
-        eps: f32,
-    ) {
-        self.dispatch(pass, &self.rms_norm, &[x, weight, out], [rows, dim, eps.to_bits(), 0], [rows, 1, 1]);
     }
 
     /// Rotate the first `heads × head_dim` values of each of `rows` rows of `stride` values in
@@ -262,18 +281,9 @@ impl Kernels {
         let AttentionShape { rows, heads, kv_heads, head_dim, span, q_stride } = shape;
         let scale = 1.0 / (head_dim as f32).sqrt();
         let params = [rows, heads, kv_heads, head_dim, span, scale.to_bits(), q_stride, 0];
-        let score_bindings = [(0, q), (1, keys), (3, row_info), (4, page_table), (5, scores)];
-        let groups = [span.div_ceil(WORKGROUP), rows * heads, 1];
-        self.dispatch_bound(pass, &self.scores, &score_bindings, 7, &params, groups);
-        self.softmax(pass, scores, rows * heads, span);
-        let value_bindings = [(2, values), (3, row_info), (4, page_table), (5, scores), (6, out)];
-        let groups = [head_dim.div_ceil(WORKGROUP), rows * heads, 1];
-        self.dispatch_bound(pass, &self.values, &value_bindings, 7, &params, groups);
-    }
-
-    /// Softmax of each of `rows` rows of `cols` values, in place.
-    pub fn softmax(&self, pass: &mut wgpu::ComputePass, data: &wgpu::Buffer, rows: u32, cols: u32) {
-        self.dispatch(pass, &self.softmax, &[data], [rows, cols, 0, 0], [rows, 1, 1]);
+        let bindings = [(0, q), (1, keys), (2, values), (3, row_info), (4, page_table), (5, scores), (6, out)];
+        let (gx, gy) = spread(rows * heads);
+        self.dispatch_bound(pass, &self.attention, &bindings, 7, &params, [gx, gy, 1]);
     }
 }
 
