@@ -231,21 +231,21 @@ impl Backend for GpuBackend {
             let nl = n_logits as u32;
             kernels.norm_matmul(pass, &selected, (&model.output_norm, c.rms_eps), model.head(), &logits, nl);
         }
+        // Logits, then hidden states, copied in the same submission into one buffer mapped once.
+        let (logits_len, hidden_len) = (n_logits * vocab, want_hidden.len() * c.n_layers * d);
+        let readback = self.workspace.readback(&self.ctx, logits_len + hidden_len).map_err(device_error)?;
+        encoder.copy_buffer_to_buffer(&logits, 0, &readback, 0, (logits_len * 4) as u64);
+        encoder.copy_buffer_to_buffer(&hidden, 0, &readback, (logits_len * 4) as u64, (hidden_len * 4) as u64);
         kernels.submit(encoder);
 
-        let read = async {
-            let logits = if n_logits > 0 { self.ctx.read_f32(&logits, n_logits * vocab).await? } else { Vec::new() };
-            let hidden = if want_hidden.is_empty() {
-                Vec::new()
-            } else {
-                self.ctx.read_f32(&hidden, c.n_layers * want_hidden.len() * d).await?
-            };
-            Ok::<_, crate::GpuError>((logits, hidden))
-        }
-        .await;
+        let read = match logits_len + hidden_len {
+            0 => Ok(Vec::new()),
+            len => self.ctx.read_mapped(&readback, len).await,
+        };
         // A lost device can still hand back a buffer: only its health says whether to trust it.
         self.health()?;
-        let (logits, hidden) = read.map_err(device_error)?;
+        let mut logits = read.map_err(device_error)?;
+        let hidden = logits.split_off(logits_len);
         for req in batch {
             self.seqs.get_mut(&req.seq).expect("checked").len += req.tokens.len();
         }

@@ -2,6 +2,9 @@
 
 use std::sync::{Arc, Mutex};
 
+/// The usage of a buffer that results are copied into to be read on the CPU.
+pub const READBACK: wgpu::BufferUsages = wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
+
 /// The usage of every buffer the kernels read and write.
 pub const STORAGE: wgpu::BufferUsages =
     wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
@@ -175,17 +178,18 @@ impl GpuContext {
     /// Copy `len` f32 values out of `buffer`: awaits the mapping in the browser, polls natively.
     pub async fn read_f32(&self, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>, GpuError> {
         let bytes = (len * 4) as u64;
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let staging = self.buffer("readback", bytes, READBACK)?;
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
         self.queue.submit([encoder.finish()]);
+        self.read_mapped(&staging, len).await
+    }
+
+    /// The first `len` f32 values of a `READBACK` buffer that submitted commands have filled.
+    pub async fn read_mapped(&self, staging: &wgpu::Buffer, len: usize) -> Result<Vec<f32>, GpuError> {
+        let slice = staging.slice(..(len.max(1) * 4) as u64);
         let (sender, receiver) = futures_channel::oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+        slice.map_async(wgpu::MapMode::Read, move |result| {
             let _ = sender.send(result);
         });
         #[cfg(not(target_arch = "wasm32"))]
@@ -194,11 +198,11 @@ impl GpuContext {
             .await
             .map_err(|_| GpuError::Readback("the device was lost".into()))?
             .map_err(|e| GpuError::Readback(e.to_string()))?;
-        let values = staging
-            .slice(..)
+        let values = slice
             .get_mapped_range()
             .map_err(|e| GpuError::Readback(e.to_string()))?
             .chunks_exact(4)
+            .take(len)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         staging.unmap();

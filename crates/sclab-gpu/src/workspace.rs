@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::context::{GpuContext, GpuError, STORAGE};
+use crate::context::{GpuContext, GpuError, READBACK, STORAGE};
 
 #[derive(Default)]
 pub struct Workspace {
@@ -16,6 +16,21 @@ impl Workspace {
     /// The buffer `name` with room for `len` 32-bit values; its contents are whatever the last
     /// call left there.
     pub fn buffer(&mut self, ctx: &GpuContext, name: &'static str, len: usize) -> Result<wgpu::Buffer, GpuError> {
+        self.with_usage(ctx, name, len, STORAGE)
+    }
+
+    /// The buffer results are copied into for the CPU to read, with room for `len` values.
+    pub fn readback(&mut self, ctx: &GpuContext, len: usize) -> Result<wgpu::Buffer, GpuError> {
+        self.with_usage(ctx, "readback", len, READBACK)
+    }
+
+    fn with_usage(
+        &mut self,
+        ctx: &GpuContext,
+        name: &'static str,
+        len: usize,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer, GpuError> {
         let len = len.max(1);
         if let Some((buffer, room)) = self.buffers.get(name) {
             if *room >= len {
@@ -23,9 +38,10 @@ impl Workspace {
             }
         }
         let room = len.next_power_of_two();
-        let buffer = ctx.buffer(name, (room * 4) as u64, STORAGE)?;
+        let buffer = ctx.buffer(name, (room * 4) as u64, usage)?;
         self.buffers.insert(name, (buffer.clone(), room));
-        self.grown = true;
+        // Kernels bind storage buffers only.
+        self.grown |= usage == STORAGE;
         Ok(buffer)
     }
 
@@ -37,7 +53,8 @@ impl Workspace {
         Ok(buffer)
     }
 
-    /// Whether a buffer was replaced since the last call (so bind groups naming it are stale).
+    /// Whether a storage buffer was replaced since the last call (so bind groups naming it are
+    /// stale).
     pub fn take_grown(&mut self) -> bool {
         std::mem::take(&mut self.grown)
     }
