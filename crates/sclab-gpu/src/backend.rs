@@ -164,18 +164,21 @@ impl Backend for GpuBackend {
             upload("pages", &page_table)?,
             upload("positions", &positions)?,
         );
+        let want_hidden: Vec<usize> =
+            batch.iter().enumerate().filter(|(_, r)| r.hidden).map(|(i, _)| last_row[i]).collect();
+        let logit_rows = &rows.logits;
+        let as_u32 = |rows: &[usize]| rows.iter().map(|&r| r as u32).collect::<Vec<u32>>();
+        let hidden_rows_b = upload("hidden rows", &as_u32(&want_hidden))?;
+        let logit_rows_b = upload("logit rows", &as_u32(logit_rows))?;
         let mut zeros = |label: &'static str, len: usize| workspace.buffer(ctx, label, len).map_err(device_error);
         let qkv_width = q_dim + 2 * kv_dim;
         let x = zeros("x", m * d)?;
         let (qkv, att) = (zeros("qkv", m * qkv_width)?, zeros("att", m * q_dim)?);
         let (gate_up, act) = (zeros("gate_up", m * 2 * ffn)?, zeros("act", m * ffn)?);
         let scores = zeros("scores", m * c.n_heads * span)?;
-        let want_hidden: Vec<usize> =
-            batch.iter().enumerate().filter(|(_, r)| r.hidden).map(|(i, _)| last_row[i]).collect();
         let hidden = zeros("hidden", c.n_layers * want_hidden.len().max(1) * d)?;
 
         // Only the rows whose logits were asked for go through the output head.
-        let logit_rows = &rows.logits;
         let vocab = c.vocab_size;
         let n_logits = logit_rows.len();
         let selected = zeros("selected", n_logits * d)?;
@@ -195,14 +198,14 @@ impl Backend for GpuBackend {
         };
         let store = StoreShape { rows: m as u32, width: kv_dim as u32, stride: qkv_width as u32, offset: q_dim as u32 };
         let mu = m as u32;
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            kernels.embedding(&mut pass, &ids_b, &model.embedding, &x, mu);
-        }
         let rope_heads = (c.n_heads + c.n_kv_heads) as u32;
-        for (l, layer) in model.layers.iter().enumerate() {
-            {
-                let pass = &mut encoder.begin_compute_pass(&Default::default());
+        let (hidden_rows, n_hidden) = (&hidden_rows_b, want_hidden.len() as u32);
+        {
+            // One compute pass for the whole forward: opening a pass costs a fast GPU more than
+            // a small dispatch.
+            let pass = &mut encoder.begin_compute_pass(&Default::default());
+            kernels.embedding(pass, &ids_b, &model.embedding, &x, mu);
+            for (l, layer) in model.layers.iter().enumerate() {
                 kernels.norm_matmul(pass, &x, (&layer.attn_norm, c.rms_eps), &layer.wqkv, &qkv, mu);
                 if let Some(bias) = &layer.bias {
                     kernels.add(pass, &qkv, bias, (m * qkv_width) as u32, qkv_width as u32);
@@ -216,20 +219,23 @@ impl Backend for GpuBackend {
                 kernels.norm_matmul(pass, &x, (&layer.ffn_norm, c.rms_eps), &layer.w_gate_up, &gate_up, mu);
                 kernels.swiglu(pass, &gate_up, &act, mu, ffn as u32);
                 kernels.matmul(pass, &act, &layer.w_down, &x, mu, true);
+                if n_hidden > 0 {
+                    let at = (l * want_hidden.len() * d) as u32;
+                    kernels.gather_rows(pass, &x, hidden_rows, &hidden, n_hidden, d as u32, at);
+                }
             }
-            for (i, &row) in want_hidden.iter().enumerate() {
-                let at = ((l * want_hidden.len() + i) * d * 4) as u64;
-                encoder.copy_buffer_to_buffer(&x, (row * d * 4) as u64, &hidden, at, (d * 4) as u64);
+            if n_logits > 0 {
+                // Decoding asks for every row's logits: the head reads the stream as it is.
+                let every_row = logit_rows.iter().copied().eq(0..m);
+                let head_input = if every_row {
+                    &x
+                } else {
+                    kernels.gather_rows(pass, &x, &logit_rows_b, &selected, n_logits as u32, d as u32, 0);
+                    &selected
+                };
+                let (norm, nl) = ((&model.output_norm, c.rms_eps), n_logits as u32);
+                kernels.norm_matmul(pass, head_input, norm, model.head(), &logits, nl);
             }
-        }
-
-        for (i, &row) in logit_rows.iter().enumerate() {
-            encoder.copy_buffer_to_buffer(&x, (row * d * 4) as u64, &selected, (i * d * 4) as u64, (d * 4) as u64);
-        }
-        if n_logits > 0 {
-            let pass = &mut encoder.begin_compute_pass(&Default::default());
-            let nl = n_logits as u32;
-            kernels.norm_matmul(pass, &selected, (&model.output_norm, c.rms_eps), model.head(), &logits, nl);
         }
         // Logits, then hidden states, copied in the same submission into one buffer mapped once.
         let (logits_len, hidden_len) = (n_logits * vocab, want_hidden.len() * c.n_layers * d);

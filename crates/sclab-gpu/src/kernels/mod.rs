@@ -22,6 +22,7 @@ const ROPE: &str = include_str!("rope.wgsl");
 const ELEMENTWISE: &str = include_str!("elementwise.wgsl");
 const ATTENTION: &str = include_str!("attention.wgsl");
 const KV_CACHE: &str = include_str!("kv_cache.wgsl");
+const ROWS: &str = include_str!("rows.wgsl");
 
 /// Positions per page of the KV cache (`PAGE` in attention.wgsl and kv_cache.wgsl).
 pub const PAGE: usize = 16;
@@ -49,6 +50,7 @@ pub struct Kernels {
     add: wgpu::ComputePipeline,
     attention: wgpu::ComputePipeline,
     kv_store: wgpu::ComputePipeline,
+    gather_rows: wgpu::ComputePipeline,
 }
 
 fn module(device: &wgpu::Device, label: &str, source: &str) -> wgpu::ShaderModule {
@@ -114,6 +116,7 @@ impl Kernels {
             add: pipeline(device, &elementwise, "add", &[]),
             attention: pipeline(device, &module(device, "attention", ATTENTION), "main", &[]),
             kv_store: pipeline(device, &module(device, "kv_cache", KV_CACHE), "main", &[]),
+            gather_rows: pipeline(device, &module(device, "rows", ROWS), "main", &[]),
         }
     }
 
@@ -261,6 +264,23 @@ impl Kernels {
         let groups = [(2 * width).div_ceil(WORKGROUP), rows, 1];
         let bindings = [(0, qkv), (1, keys), (2, values), (3, row_info), (4, page_table)];
         self.dispatch_bound(pass, &self.kv_store, &bindings, 5, &[rows, width, stride, offset], groups);
+    }
+
+    /// Copy the `rows` rows of `width` values of `src` that `chosen` (`u32` row numbers) names
+    /// into `out`, from value `out_offset` on.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gather_rows(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        src: &wgpu::Buffer,
+        chosen: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        rows: u32,
+        width: u32,
+        out_offset: u32,
+    ) {
+        let groups = [width.div_ceil(WORKGROUP), rows, 1];
+        self.dispatch(pass, &self.gather_rows, &[src, chosen, out], [rows, width, out_offset, 0], groups);
     }
 
     /// Causal attention of `shape.rows` query rows over the paged cache: `out` (rows × heads ×
