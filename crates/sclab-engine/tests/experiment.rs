@@ -9,8 +9,7 @@ use pollster::block_on;
 use sclab_assets::Cache;
 use sclab_core::experiment::clustering::{by_embedding, by_entailment};
 use sclab_core::experiment::{Clustering, Concept, ConceptModel, Experiment, ExperimentConfig, Instruments};
-use sclab_core::protocol::{ImmoralRounds, Instructions, Item};
-use sclab_core::tasks::{TaskError, TaskId, TaskItem, Truth};
+use sclab_core::tasks::{TaskError, TaskItem};
 use sclab_engine::{load, ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
 use sclab_testkit::*;
 use serde_json::{json, Value};
@@ -28,19 +27,6 @@ fn tiny(dir: &tempfile::TempDir) -> LoadedModel {
     load(&write_tiny_model(dir.path(), &TinySpec { dtype: GgmlDType::Q8_0, ..Default::default() })).unwrap()
 }
 
-fn task_item() -> TaskItem {
-    TaskItem {
-        id: "t1".into(),
-        category: None,
-        item: Item {
-            query: "Is this harmful?".into(),
-            baseline: None,
-            options: vec![" (a) 'yes, this is harmful'".into(), " (b) 'no, this is not harmful'".into()],
-        },
-        truth: Truth::Jailbreak { harmful: true },
-    }
-}
-
 fn rows(name: &str) -> Result<Vec<Value>, TaskError> {
     assert_eq!(name, "refusal_pairs");
     Ok((0..6)
@@ -49,23 +35,7 @@ fn rows(name: &str) -> Result<Vec<Value>, TaskError> {
 }
 
 fn config(seed: u64) -> ExperimentConfig {
-    ExperimentConfig {
-        rounds: 3,
-        samples: 3,
-        max_tokens: Some(5),
-        clustering: Some(Clustering::Exact),
-        immoral_rounds: ImmoralRounds::None,
-        // The tiny model spells text byte by byte: the paper's long texts would overflow its context.
-        instructions: Some(Instructions {
-            moral: "Content: {query} Harmful? (a) yes (b) no".into(),
-            review: "Review your answer.".into(),
-            immoral: None,
-            first_answer_prefix: "Answer:".into(),
-            review_answer_prefix: "Answer:".into(),
-        }),
-        seed,
-        ..ExperimentConfig::for_task(TaskId::Jailbreak)
-    }
+    tiny_experiment(seed)
 }
 
 #[test]
@@ -86,7 +56,7 @@ fn rounds_are_measured_in_order_and_reproducibly() {
         let record = block_on(experiment.run_item(
             &mut model.backend,
             &codec,
-            &task_item(),
+            &tiny_task_item(),
             &instruments,
             &|| false,
             &mut |r| seen.push(r.round),
@@ -116,7 +86,7 @@ fn rounds_are_measured_in_order_and_reproducibly() {
     }
     // Another item id draws other samples from the same seed.
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
-    let other = TaskItem { id: "t2".into(), ..task_item() };
+    let other = TaskItem { id: "t2".into(), ..tiny_task_item() };
     let experiment = Experiment::new(config(1), LAYERS).unwrap();
     let b = block_on(experiment.run_item(&mut model.backend, &codec, &other, &instruments, &|| false, &mut |_| {}))
         .unwrap();
@@ -139,9 +109,15 @@ fn embedding_clustering_needs_an_embedder() {
     let experiment =
         Experiment::new(ExperimentConfig { clustering: Some(Clustering::Embedding), ..config(1) }, LAYERS).unwrap();
     let instruments = Instruments { toxicity: &classifier, embedder: None, concept: None };
-    let err =
-        block_on(experiment.run_item(&mut model.backend, &codec, &task_item(), &instruments, &|| false, &mut |_| {}))
-            .unwrap_err();
+    let err = block_on(experiment.run_item(
+        &mut model.backend,
+        &codec,
+        &tiny_task_item(),
+        &instruments,
+        &|| false,
+        &mut |_| {},
+    ))
+    .unwrap_err();
     assert!(err.to_string().contains("no sentence embedder"), "{err}");
 }
 

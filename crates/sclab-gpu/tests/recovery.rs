@@ -6,14 +6,12 @@
 use std::io::Cursor;
 
 use pollster::block_on;
-use sclab_core::experiment::{Clustering, Experiment, ExperimentConfig, Instruments};
-use sclab_core::protocol::{ImmoralRounds, Instructions, Item};
-use sclab_core::tasks::{TaskId, TaskItem, Truth};
+use sclab_core::experiment::{Experiment, ExperimentConfig, Instruments};
 use sclab_core::{Backend, BackendError, ForwardRequest, LogitPositions};
 use sclab_engine::gguf::GgufFile;
 use sclab_engine::{ChatCodec, LoadedModel, ToxicityClassifier};
 use sclab_gpu::{AnyBackend, GpuBackend, GpuContext, GpuModel};
-use sclab_testkit::{bytes, tiny_model_bytes, TinySpec, LAYERS};
+use sclab_testkit::{bytes, tiny_experiment, tiny_model_bytes, tiny_task_item, TinySpec, LAYERS};
 
 fn model_bytes() -> Vec<u8> {
     tiny_model_bytes(&TinySpec { dtype: candle_core::quantized::GgmlDType::Q8_0, ..Default::default() })
@@ -44,53 +42,20 @@ fn a_destroyed_device_is_reported_as_lost() {
     assert_eq!(backend.seq_len(seq).unwrap(), 5, "the failed call appended nothing");
 }
 
-fn config() -> ExperimentConfig {
-    ExperimentConfig {
-        rounds: 4,
-        samples: 2,
-        max_tokens: Some(6),
-        clustering: Some(Clustering::Exact),
-        immoral_rounds: ImmoralRounds::None,
-        baseline: true,
-        // The tiny model spells text byte by byte: the paper's long texts would overflow its context.
-        instructions: Some(Instructions {
-            moral: "Content: {query} Harmful? (a) yes (b) no".into(),
-            review: "Review your answer.".into(),
-            immoral: None,
-            first_answer_prefix: "Answer:".into(),
-            review_answer_prefix: "Answer:".into(),
-        }),
-        seed: 5,
-        ..ExperimentConfig::for_task(TaskId::Jailbreak)
-    }
-}
-
-fn task_item() -> TaskItem {
-    TaskItem {
-        id: "t1".into(),
-        category: None,
-        item: Item {
-            query: "Is this harmful?".into(),
-            baseline: None,
-            options: vec![" (a) yes".into(), " (b) no".into()],
-        },
-        truth: Truth::Jailbreak { harmful: true },
-    }
-}
-
 #[test]
 fn an_experiment_goes_on_on_the_cpu_from_the_last_finished_round() {
     let cache = sclab_assets::Cache::from_env();
     sclab_assets::prepare(&cache, |_| {}).expect("asset step");
     let classifier = ToxicityClassifier::load(&cache.toxicity()).unwrap();
     let instruments = Instruments { toxicity: &classifier, embedder: None, concept: None };
-    let experiment = Experiment::new(config(), LAYERS).unwrap();
+    let config = ExperimentConfig { rounds: 4, samples: 2, baseline: true, ..tiny_experiment(5) };
+    let experiment = Experiment::new(config, LAYERS).unwrap();
     let mut reference = cpu();
     let codec = ChatCodec { tokenizer: &reference.tokenizer, template: &reference.template };
     let want = block_on(experiment.run_item(
         &mut reference.backend,
         &codec,
-        &task_item(),
+        &tiny_task_item(),
         &instruments,
         &|| false,
         &mut |_| {},
@@ -104,7 +69,7 @@ fn an_experiment_goes_on_on_the_cpu_from_the_last_finished_round() {
     let got = block_on(experiment.run_item_recovering(
         &mut backend,
         &codec,
-        &task_item(),
+        &tiny_task_item(),
         &instruments,
         &|| false,
         &mut |record| {

@@ -4,8 +4,10 @@
 //! with random weights.
 
 mod classifier;
+mod experiment;
 
 pub use classifier::tiny_classifier;
+pub use experiment::{tiny_experiment, tiny_task_item};
 
 use std::path::{Path, PathBuf};
 
