@@ -183,7 +183,7 @@ test('the model runs on WebGPU when chosen, and auto leaves a software adapter t
   const page = await openPage();
   const engine = () => page.textContent('#info-backend');
   // Chromium's WebGPU here is SwiftShader: a software adapter, slower than the wasm engine.
-  assert.match(await engine(), /^CPU \(wasm SIMD\); the only GPU adapter is a software one \(/);
+  assert.match(await engine(), /^CPU \(wasm SIMD\); the only GPU adapter is a software one/);
   await page.selectOption('#engine', 'gpu');
   await page.waitForFunction(() => document.getElementById('info-backend').textContent.startsWith('WebGPU on'), null, {
     timeout: RUN_TIMEOUT,

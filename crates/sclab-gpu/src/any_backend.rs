@@ -46,7 +46,11 @@ pub async fn open_preferred(preference: Preference) -> Result<Placement, GpuErro
         Err(e) => return Err(e),
     };
     if preference == Preference::Auto && ctx.info.device_type == wgpu::DeviceType::Cpu {
-        let why = format!("the only GPU adapter is a software one ({})", ctx.adapter_name());
+        // Browsers often hide the adapter's name: then there is nothing to add.
+        let why = match ctx.info.name.as_str() {
+            "" => "the only GPU adapter is a software one".to_owned(),
+            name => format!("the only GPU adapter is a software one ({name})"),
+        };
         return Ok(Placement::Cpu(Some(why)));
     }
     Ok(Placement::Gpu(Box::new(ctx)))
