@@ -4,6 +4,7 @@
 //! browser).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use sclab_core::{check_batch, Backend, BackendError, BatchRows, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
 
@@ -11,6 +12,7 @@ use crate::context::{GpuContext, Health};
 use crate::kernels::{AttentionShape, Kernels, StoreShape};
 use crate::kv::{PagedKv, SeqPages};
 use crate::model::GpuModel;
+use crate::timing::{PassTimer, TIMESTAMP_WORDS};
 use crate::workspace::Workspace;
 
 pub struct GpuBackend {
@@ -22,6 +24,9 @@ pub struct GpuBackend {
     seqs: HashMap<SeqId, SeqPages>,
     next_id: u32,
     workspace: Workspace,
+    /// Set by benchmarks: times each forward pass on the GPU.
+    timer: Option<PassTimer>,
+    last_gpu_time: Option<Duration>,
 }
 
 fn device_error(e: impl std::fmt::Display) -> BackendError {
@@ -48,7 +53,18 @@ impl GpuBackend {
         };
         let kv = PagedKv::new(&ctx, c.n_layers, c.kv_dim(), cache_positions.div_ceil(crate::PAGE))?;
         let kernels = Kernels::new(&ctx);
-        Ok(Self { ctx, kernels, model, info, kv, seqs: HashMap::new(), next_id: 0, workspace: Workspace::default() })
+        Ok(Self {
+            ctx,
+            kernels,
+            model,
+            info,
+            kv,
+            seqs: HashMap::new(),
+            next_id: 0,
+            workspace: Workspace::default(),
+            timer: None,
+            last_gpu_time: None,
+        })
     }
 
     pub fn adapter(&self) -> &wgpu::AdapterInfo {
@@ -58,6 +74,24 @@ impl GpuBackend {
     /// Compute dispatches encoded so far.
     pub fn dispatches(&self) -> u64 {
         self.kernels.dispatches()
+    }
+
+    /// Time every forward pass on the GPU (see [`last_gpu_time`](Self::last_gpu_time)); false
+    /// where the device has no timestamp queries.
+    pub fn time_passes(&mut self, on: bool) -> bool {
+        self.timer = if on { PassTimer::new(&self.ctx) } else { None };
+        self.last_gpu_time = None;
+        self.timer.is_some()
+    }
+
+    /// How long the GPU was busy with the last forward pass, when passes are timed.
+    pub fn last_gpu_time(&self) -> Option<Duration> {
+        self.last_gpu_time
+    }
+
+    /// Bytes of the weights on the GPU: what a decoding step streams.
+    pub fn weight_bytes(&self) -> u64 {
+        self.model.weight_bytes()
     }
 
     /// Whether the matrix product runs its subgroup variant on this adapter.
@@ -203,7 +237,8 @@ impl Backend for GpuBackend {
         {
             // One compute pass for the whole forward: opening a pass costs a fast GPU more than
             // a small dispatch.
-            let pass = &mut encoder.begin_compute_pass(&Default::default());
+            let timestamp_writes = self.timer.as_ref().map(PassTimer::writes);
+            let pass = &mut encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
             kernels.embedding(pass, &ids_b, &model.embedding, &x, mu);
             for (l, layer) in model.layers.iter().enumerate() {
                 kernels.norm_matmul(pass, &x, (&layer.attn_norm, c.rms_eps), &layer.wqkv, &qkv, mu);
@@ -238,20 +273,28 @@ impl Backend for GpuBackend {
             }
         }
         // Logits, then hidden states, copied in the same submission into one buffer mapped once.
+        // Logits, hidden states and the pass's timestamps, copied in the same submission.
         let (logits_len, hidden_len) = (n_logits * vocab, want_hidden.len() * c.n_layers * d);
-        let readback = self.workspace.readback(&self.ctx, logits_len + hidden_len).map_err(device_error)?;
+        let timed_len = if self.timer.is_some() { TIMESTAMP_WORDS } else { 0 };
+        let total = logits_len + hidden_len + timed_len;
+        let readback = self.workspace.readback(&self.ctx, total).map_err(device_error)?;
         encoder.copy_buffer_to_buffer(&logits, 0, &readback, 0, (logits_len * 4) as u64);
         encoder.copy_buffer_to_buffer(&hidden, 0, &readback, (logits_len * 4) as u64, (hidden_len * 4) as u64);
+        if let Some(timer) = &self.timer {
+            timer.resolve(&mut encoder, &readback, logits_len + hidden_len);
+        }
         kernels.submit(encoder);
 
-        let read = match logits_len + hidden_len {
+        let read = match total {
             0 => Ok(Vec::new()),
             len => self.ctx.read_mapped(&readback, len).await,
         };
         // A lost device can still hand back a buffer: only its health says whether to trust it.
         self.health()?;
         let mut logits = read.map_err(device_error)?;
+        let timestamps = logits.split_off(logits_len + hidden_len);
         let hidden = logits.split_off(logits_len);
+        self.last_gpu_time = self.timer.as_ref().map(|timer| timer.busy(&timestamps));
         for req in batch {
             self.seqs.get_mut(&req.seq).expect("checked").len += req.tokens.len();
         }

@@ -72,11 +72,11 @@ impl GpuContext {
             max_compute_workgroup_storage_size: offered.max_compute_workgroup_storage_size,
             ..wgpu::Limits::downlevel_defaults()
         };
-        // Subgroups speed up the matrix product's sums; the kernels keep a path without them.
+        // Subgroups speed up the matrix product's sums, timestamps let benchmarks time the GPU.
         let required_features = if cfg!(target_arch = "wasm32") {
             wgpu::Features::empty()
         } else {
-            adapter.features() & wgpu::Features::SUBGROUP
+            adapter.features() & (wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY)
         };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {

@@ -12,6 +12,7 @@ mod kernels;
 mod kv;
 mod matrix;
 mod model;
+mod timing;
 mod workspace;
 
 pub use any_backend::{open_preferred, AnyBackend, Placement, Preference, GPU_CACHE_POSITIONS};

@@ -109,6 +109,11 @@ impl GpuMatrix {
         Ok(Self { rows, cols, parts })
     }
 
+    /// Bytes of its buffers on the GPU.
+    pub fn bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.words.size() + p.scales.size()).sum()
+    }
+
     /// Matrices of `cols` columns stacked row-wise into one (q, k and v; gate and up), so that
     /// one matrix product computes them all: one buffer when they share a format (the usual
     /// case), else one part per matrix.

@@ -85,6 +85,12 @@ impl GpuModel {
         })
     }
 
+    /// Bytes of every weight matrix on the GPU (the embedding once, also when it is the head).
+    pub fn weight_bytes(&self) -> u64 {
+        let layers = self.layers.iter().flat_map(|l| [&l.wqkv, &l.wo, &l.w_gate_up, &l.w_down]);
+        layers.chain([&self.embedding]).chain(&self.output).map(GpuMatrix::bytes).sum()
+    }
+
     pub fn head(&self) -> &GpuMatrix {
         self.output.as_ref().unwrap_or(&self.embedding)
     }

@@ -137,3 +137,23 @@ fn a_warm_decoding_step_reuses_every_bind_group() {
     assert_eq!(first_dispatches, 8 * sclab_testkit::LAYERS as u64 + 2);
     assert_eq!(step(&mut gpu, "b"), (first_dispatches, 0), "every bind group is reused");
 }
+
+#[test]
+fn timed_passes_report_the_gpu_time_and_change_nothing() {
+    let (_, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
+    let prompt = bytes("time this pass");
+    let untimed = {
+        let seq = gpu.new_sequence();
+        forward(&mut gpu, seq, &prompt, LogitPositions::Last)
+    };
+    assert!(gpu.time_passes(true), "lavapipe offers timestamp queries");
+    let seq = gpu.new_sequence();
+    let timed = forward(&mut gpu, seq, &prompt, LogitPositions::Last);
+    assert_eq!(timed.logits, untimed.logits);
+    assert_eq!(timed.hidden, untimed.hidden);
+    let busy = gpu.last_gpu_time().expect("a timed pass");
+    assert!(busy > std::time::Duration::ZERO && busy < std::time::Duration::from_secs(10), "{busy:?}");
+    gpu.time_passes(false);
+    forward(&mut gpu, seq, &bytes("!"), LogitPositions::Last);
+    assert_eq!(gpu.last_gpu_time(), None);
+}

@@ -1,19 +1,22 @@
 //! `sclab bench --backend gpu`: the WebGPU backend (wgpu on Vulkan) and the CPU engine on the
-//! same model, one after the other in one run, with the GPU's compute dispatches per token.
+//! same model, one after the other in one run, with the GPU's compute dispatches per token and,
+//! where the adapter can time its passes, how much of a decoding step the GPU is busy.
 
 use std::io::Cursor;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use sclab_core::{Backend, ForwardRequest};
+use sclab_core::logits::argmax;
+use sclab_core::{Backend, ForwardRequest, LogitPositions};
 use sclab_engine::gguf::GgufFile;
 use sclab_engine::{LoadedModel, Message};
+use sclab_gpu::{AnyBackend, GpuBackend};
 use sclab_testkit::{Shape, TinySpec};
 use serde::Serialize;
 
 use super::{measure_ours, Args, Speeds, PROMPT};
 use crate::backend_choice::BackendArg;
 use crate::model_choice::default_model;
-use sclab_gpu::AnyBackend;
 
 #[derive(Serialize)]
 pub struct GpuBench {
@@ -32,6 +35,12 @@ pub struct GpuBench {
     pub dispatches_per_token: u64,
     /// Whether the matrix product summed with subgroup operations.
     pub subgroups: bool,
+    /// Wall time of a batch-1 decoding step, and how much of it the GPU was busy (timestamp
+    /// queries; absent where the adapter has none).
+    pub step_us: Option<f64>,
+    pub gpu_busy_us: Option<f64>,
+    /// Weights on the GPU: what a decoding step streams.
+    pub weight_mb: f64,
 }
 
 /// Tokens of the benchmark prompt in the default model's chat format: a synthetic model's prompt
@@ -101,6 +110,7 @@ pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
     pollster::block_on(gpu.forward(&[ForwardRequest::decode(seq, prompt[1])]))?;
     let dispatches_per_token = gpu.dispatches() - before;
     gpu.free(seq);
+    let step = time_steps(&mut gpu, &prompt, args.tokens.min(32))?;
     Ok(GpuBench {
         date: super::today(),
         machine: super::machine_name(),
@@ -117,7 +127,48 @@ pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
         cpu: cpu_speeds,
         dispatches_per_token,
         subgroups: gpu.uses_subgroups(),
+        step_us: step.map(|s| s.0),
+        gpu_busy_us: step.map(|s| s.1),
+        weight_mb: gpu.weight_bytes() as f64 / 1e6,
     })
+}
+
+/// Mean wall time and GPU busy time, in µs, of `steps` batch-1 decoding steps after `prompt`;
+/// `None` where the adapter cannot time its passes.
+fn time_steps(gpu: &mut GpuBackend, prompt: &[u32], steps: usize) -> anyhow::Result<Option<(f64, f64)>> {
+    if !gpu.time_passes(true) {
+        return Ok(None);
+    }
+    let seq = gpu.new_sequence();
+    let request = ForwardRequest { seq, tokens: prompt.to_vec(), logits: LogitPositions::Last, hidden: false };
+    let mut next = argmax(&pollster::block_on(gpu.forward(&[request]))?[0].logits) as u32;
+    let (mut wall, mut busy) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..steps {
+        let started = Instant::now();
+        let out = pollster::block_on(gpu.forward(&[ForwardRequest::decode(seq, next)]))?;
+        wall += started.elapsed();
+        busy += gpu.last_gpu_time().unwrap_or_default();
+        next = argmax(&out[0].logits) as u32;
+    }
+    gpu.free(seq);
+    gpu.time_passes(false);
+    let mean = |d: Duration| d.as_secs_f64() * 1e6 / steps.max(1) as f64;
+    Ok(Some((mean(wall), mean(busy))))
+}
+
+/// What the GPU timing says about a decoding step, for the record.
+fn step_line(r: &GpuBench) -> String {
+    match (r.step_us, r.gpu_busy_us) {
+        (Some(step), Some(busy)) => format!(
+            "A batch-1 decoding step takes {step:.0} µs, of which the GPU is busy {busy:.0} µs ({share:.0} %; \
+timestamp queries around its one compute pass); while busy it streams the {mb:.0} MB of weights at {rate:.1} GB/s \
+(the rest of the step is recording, submitting and reading back).",
+            share = 100.0 * busy / step,
+            mb = r.weight_mb,
+            rate = r.weight_mb / busy * 1e3,
+        ),
+        _ => "The adapter offers no timestamp queries, so the GPU's own time is not measured.".into(),
+    }
 }
 
 pub fn markdown(r: &GpuBench) -> String {
@@ -126,7 +177,7 @@ pub fn markdown(r: &GpuBench) -> String {
         "## {date} — WebGPU backend, {machine}\n\n`sclab bench --backend gpu`: {weights} ({quant}) on \
 {adapter} through wgpu, against the CPU engine in the same run; {tokens} decoded tokens, batch {batch}, a \
 {prompt}-token prompt; best of repeated runs. One decoding step is {dispatches} compute dispatches; the matrix product {subgroups}.\n\n\
-| figure | GPU | CPU engine | GPU / CPU |\n|---|---|---|---|\n{prefill}{decode}{batched}",
+{step}\n\n| figure | GPU | CPU engine | GPU / CPU |\n|---|---|---|---|\n{prefill}{decode}{batched}",
         date = r.date,
         machine = r.machine,
         quant = r.quant,
@@ -137,6 +188,7 @@ pub fn markdown(r: &GpuBench) -> String {
         prompt = r.prompt_tokens,
         dispatches = r.dispatches_per_token,
         subgroups = if r.subgroups { "sums with subgroup operations" } else { "sums in workgroup memory" },
+        step = step_line(r),
         prefill = row("prefill tok/s", r.gpu.prefill_tok_s, r.cpu.prefill_tok_s),
         decode = row("decode tok/s, batch 1", r.gpu.decode_tok_s, r.cpu.decode_tok_s),
         batched = row("decode tok/s, batch K (aggregate)", r.gpu.batch_decode_tok_s, r.cpu.batch_decode_tok_s),
