@@ -1,15 +1,17 @@
-//! The GPU implementation of the backend contract: the forward pass of every request of a batch
-//! as the rows of one set of kernel dispatches, encoded into one command buffer; logits and
-//! hidden states come back through an awaited readback (polled natively, the event loop in the
-//! browser).
+//! The GPU implementation of the backend contract: sequences as page lists of the paged cache,
+//! and the forward pass of every request of a batch as the rows of one recorded pass
+//! (`forward.rs`) in one command buffer; logits and hidden states come back through an awaited
+//! readback (polled natively, the event loop in the browser).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use sclab_core::{check_batch, Backend, BackendError, BatchRows, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
+use sclab_core::{check_batch, Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
+use sclab_engine::config::ModelConfig;
 
 use crate::context::{GpuContext, Health};
-use crate::kernels::{AttentionShape, Kernels, StoreShape};
+use crate::forward::{self, Buffers, Layout};
+use crate::kernels::Kernels;
 use crate::kv::{PagedKv, SeqPages};
 use crate::model::GpuModel;
 use crate::timing::{PassTimer, TIMESTAMP_WORDS};
@@ -161,129 +163,35 @@ impl Backend for GpuBackend {
     async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
         check_batch(&self.info, batch, |seq| self.seq_len(seq))?;
         self.health()?;
-        let c = self.model.config.clone();
-        let (d, kv_dim, q_dim, ffn) = (c.hidden_size, c.kv_dim(), c.n_heads * c.head_dim, c.ffn_size);
-        let device = &self.ctx.device;
-        let mut encoder = device.create_command_encoder(&Default::default());
-
-        // Rows: every new token, in request order, with its position and its page table.
-        let (mut ids, mut row_info, mut page_table, mut positions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let rows = BatchRows::of(batch);
-        let last_row = &rows.last;
-        let mut span = 0;
-        for req in batch {
-            let seq = self.seqs.get_mut(&req.seq).expect("checked");
-            let new_len = seq.len + req.tokens.len();
-            if !self.kv.reserve(&mut encoder, seq, new_len) {
-                return Err(BackendError::Device("the GPU KV cache is full".into()));
-            }
-            let table = page_table.len() as u32;
-            page_table.extend(&seq.pages);
-            for (t, &token) in req.tokens.iter().enumerate() {
-                let pos = (seq.len + t) as u32;
-                ids.push(token);
-                positions.push(pos);
-                row_info.extend([pos, table]);
-            }
-            span = span.max(new_len);
-        }
-        let m = ids.len();
-        let ctx = &self.ctx;
-        let workspace = &mut self.workspace;
-        let mut upload =
-            |label: &'static str, values: &[u32]| workspace.upload(ctx, label, values).map_err(device_error);
-        let (ids_b, info_b, table_b, pos_b) = (
-            upload("ids", &ids)?,
-            upload("rows", &row_info)?,
-            upload("pages", &page_table)?,
-            upload("positions", &positions)?,
-        );
-        let want_hidden: Vec<usize> =
-            batch.iter().enumerate().filter(|(_, r)| r.hidden).map(|(i, _)| last_row[i]).collect();
-        let logit_rows = &rows.logits;
-        let as_u32 = |rows: &[usize]| rows.iter().map(|&r| r as u32).collect::<Vec<u32>>();
-        let hidden_rows_b = upload("hidden rows", &as_u32(&want_hidden))?;
-        let logit_rows_b = upload("logit rows", &as_u32(logit_rows))?;
-        let mut zeros = |label: &'static str, len: usize| workspace.buffer(ctx, label, len).map_err(device_error);
-        let qkv_width = q_dim + 2 * kv_dim;
-        let x = zeros("x", m * d)?;
-        let (qkv, att) = (zeros("qkv", m * qkv_width)?, zeros("att", m * q_dim)?);
-        let (gate_up, act) = (zeros("gate_up", m * 2 * ffn)?, zeros("act", m * ffn)?);
-        let scores = zeros("scores", m * c.n_heads * span)?;
-        let hidden = zeros("hidden", c.n_layers * want_hidden.len().max(1) * d)?;
-
-        // Only the rows whose logits were asked for go through the output head.
-        let vocab = c.vocab_size;
-        let n_logits = logit_rows.len();
-        let selected = zeros("selected", n_logits * d)?;
-        let logits = zeros("logits", n_logits * vocab)?;
-        let kernels = &self.kernels;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        let layout = Layout::of(batch, &mut self.seqs, &mut self.kv, &mut encoder)?;
+        let buffers =
+            Buffers::new(&mut self.workspace, &self.ctx, &self.model.config, &layout).map_err(device_error)?;
         if self.workspace.take_grown() {
-            kernels.forget_bindings();
+            self.kernels.forget_bindings();
         }
-        let model = &self.model;
-        let shape = AttentionShape {
-            rows: m as u32,
-            heads: c.n_heads as u32,
-            kv_heads: c.n_kv_heads as u32,
-            head_dim: c.head_dim as u32,
-            span: span as u32,
-            q_stride: qkv_width as u32,
-        };
-        let store = StoreShape { rows: m as u32, width: kv_dim as u32, stride: qkv_width as u32, offset: q_dim as u32 };
-        let mu = m as u32;
-        let rope_heads = (c.n_heads + c.n_kv_heads) as u32;
-        let (hidden_rows, n_hidden) = (&hidden_rows_b, want_hidden.len() as u32);
         {
             // One compute pass for the whole forward: opening a pass costs a fast GPU more than
             // a small dispatch.
             let timestamp_writes = self.timer.as_ref().map(PassTimer::writes);
             let pass = &mut encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
-            kernels.embedding(pass, &ids_b, &model.embedding, &x, mu);
-            for (l, layer) in model.layers.iter().enumerate() {
-                kernels.norm_matmul(pass, &x, (&layer.attn_norm, c.rms_eps), &layer.wqkv, &qkv, mu);
-                if let Some(bias) = &layer.bias {
-                    kernels.add(pass, &qkv, bias, (m * qkv_width) as u32, qkv_width as u32);
-                }
-                let (table, halves) = (&model.rope_table, model.halves());
-                kernels.rope(pass, &qkv, &pos_b, table, mu, rope_heads, c.head_dim as u32, qkv_width as u32, halves);
-                let (keys, values) = (&self.kv.keys[l], &self.kv.values[l]);
-                kernels.kv_store(pass, &qkv, keys, values, &info_b, &table_b, store);
-                kernels.attention(pass, &qkv, keys, values, &info_b, &table_b, &scores, &att, shape);
-                kernels.matmul(pass, &att, &layer.wo, &x, mu, true);
-                kernels.norm_matmul(pass, &x, (&layer.ffn_norm, c.rms_eps), &layer.w_gate_up, &gate_up, mu);
-                kernels.swiglu(pass, &gate_up, &act, mu, ffn as u32);
-                kernels.matmul(pass, &act, &layer.w_down, &x, mu, true);
-                if n_hidden > 0 {
-                    let at = (l * want_hidden.len() * d) as u32;
-                    kernels.gather_rows(pass, &x, hidden_rows, &hidden, n_hidden, d as u32, at);
-                }
-            }
-            if n_logits > 0 {
-                // Decoding asks for every row's logits: the head reads the stream as it is.
-                let every_row = logit_rows.iter().copied().eq(0..m);
-                let head_input = if every_row {
-                    &x
-                } else {
-                    kernels.gather_rows(pass, &x, &logit_rows_b, &selected, n_logits as u32, d as u32, 0);
-                    &selected
-                };
-                let (norm, nl) = ((&model.output_norm, c.rms_eps), n_logits as u32);
-                kernels.norm_matmul(pass, head_input, norm, model.head(), &logits, nl);
-            }
+            forward::record(pass, &self.kernels, &self.model, &self.kv, &layout, &buffers);
         }
-        // Logits, then hidden states, copied in the same submission into one buffer mapped once.
-        // Logits, hidden states and the pass's timestamps, copied in the same submission.
-        let (logits_len, hidden_len) = (n_logits * vocab, want_hidden.len() * c.n_layers * d);
+
+        // Logits, hidden states and the pass's timestamps, copied in the same submission into
+        // one buffer mapped once.
+        let (c, vocab) = (&self.model.config, self.model.config.vocab_size);
+        let logits_len = layout.rows.logits.len() * vocab;
+        let hidden_len = layout.hidden_rows.len() * c.n_layers * c.hidden_size;
         let timed_len = if self.timer.is_some() { TIMESTAMP_WORDS } else { 0 };
         let total = logits_len + hidden_len + timed_len;
         let readback = self.workspace.readback(&self.ctx, total).map_err(device_error)?;
-        encoder.copy_buffer_to_buffer(&logits, 0, &readback, 0, (logits_len * 4) as u64);
-        encoder.copy_buffer_to_buffer(&hidden, 0, &readback, (logits_len * 4) as u64, (hidden_len * 4) as u64);
+        encoder.copy_buffer_to_buffer(&buffers.logits, 0, &readback, 0, (logits_len * 4) as u64);
+        encoder.copy_buffer_to_buffer(&buffers.hidden, 0, &readback, (logits_len * 4) as u64, (hidden_len * 4) as u64);
         if let Some(timer) = &self.timer {
             timer.resolve(&mut encoder, &readback, logits_len + hidden_len);
         }
-        kernels.submit(encoder);
+        self.kernels.submit(encoder);
 
         let read = match total {
             0 => Ok(Vec::new()),
@@ -298,18 +206,30 @@ impl Backend for GpuBackend {
         for req in batch {
             self.seqs.get_mut(&req.seq).expect("checked").len += req.tokens.len();
         }
-        let mut hidden_index = 0;
-        Ok(batch
-            .iter()
-            .enumerate()
-            .map(|(r, req)| {
-                let states = req.hidden.then(|| {
-                    let i = hidden_index;
-                    hidden_index += 1;
-                    (0..c.n_layers).map(|l| hidden[(l * want_hidden.len() + i) * d..][..d].to_vec()).collect()
-                });
-                ForwardOutput { seq: req.seq, logits: rows.logits_of(r, &logits, vocab), hidden: states }
-            })
-            .collect())
+        Ok(outputs(batch, &layout, &logits, &hidden, &self.model.config))
     }
+}
+
+/// Each request's logits and, when asked for, its hidden state at every layer.
+fn outputs(
+    batch: &[ForwardRequest],
+    layout: &Layout,
+    logits: &[f32],
+    hidden: &[f32],
+    c: &ModelConfig,
+) -> Vec<ForwardOutput> {
+    let (d, n_hidden) = (c.hidden_size, layout.hidden_rows.len());
+    let mut hidden_index = 0;
+    batch
+        .iter()
+        .enumerate()
+        .map(|(r, req)| {
+            let states = req.hidden.then(|| {
+                let i = hidden_index;
+                hidden_index += 1;
+                (0..c.n_layers).map(|l| hidden[(l * n_hidden + i) * d..][..d].to_vec()).collect()
+            });
+            ForwardOutput { seq: req.seq, logits: layout.rows.logits_of(r, logits, c.vocab_size), hidden: states }
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@
 mod any_backend;
 mod backend;
 mod context;
+mod forward;
 mod kernels;
 mod kv;
 mod matrix;
