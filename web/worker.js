@@ -28,14 +28,18 @@ async function getManifest() {
   return manifest;
 }
 
-/** Move the model to the engine the page asks for; a failure leaves it where it was. */
+/**
+ * Move the model to the engine the page asks for (a failure leaves it where it was): the lab's
+ * info, with why it is not on the GPU when it is not.
+ */
 async function place(engine) {
+  let reason;
   try {
-    return await lab.use_backend(engine);
+    reason = (await lab.use_backend(engine)).reason;
   } catch (error) {
-    const { backend, device } = lab.info();
-    return { backend, device, reason: String(error?.message ?? error) };
+    reason = String(error?.message ?? error);
   }
+  return { ...lab.info(), reason };
 }
 
 async function open({ source, file, engine }) {
@@ -59,11 +63,11 @@ async function open({ source, file, engine }) {
   lab = null;
   loadedDatasets.clear();
   lab = WebLab.load(blob, name, classifier[0], classifier[1], (done, total) => status(`checking ${name}`, done, total));
-  modelSha = lab.info().sha256;
   status(engine === 'cpu' ? '' : 'looking for a WebGPU adapter');
-  const placed = await place(engine);
+  const info = await place(engine);
+  modelSha = info.sha256;
   status('');
-  return { ...lab.info(), reason: placed.reason, isolated: self.crossOriginIsolated };
+  return { ...info, isolated: self.crossOriginIsolated };
 }
 
 const loadedDatasets = new Set();
@@ -117,9 +121,9 @@ const handlers = {
   engine: async ({ engine }) => {
     if (!lab) throw new Error('no model is loaded');
     status(`moving the model to ${engine === 'cpu' ? 'the CPU' : 'WebGPU'}`);
-    const placed = await place(engine);
+    const info = await place(engine);
     status('');
-    return { ...lab.info(), reason: placed.reason };
+    return info;
   },
   run,
   prepare: ({ config }) => prepare(config),

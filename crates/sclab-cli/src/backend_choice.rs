@@ -57,14 +57,12 @@ pub fn choose_with(
 /// After the GPU was lost mid-run: load the CPU engine for the model at `path` in its place.
 /// False when it cannot be loaded (the run then stops with the GPU's error).
 pub fn fall_back_to_cpu(backend: &mut AnyBackend, path: &Path, why: &sclab_core::protocol::ProtocolError) -> bool {
-    if !matches!(backend, AnyBackend::Gpu(_)) {
-        return false;
-    }
-    match sclab_engine::load(path) {
-        Ok(model) => {
-            eprintln!("{why}; continuing on the CPU from the last finished round");
-            *backend = AnyBackend::Cpu(model.backend);
-            true
+    match backend.fall_back_to_cpu(|| sclab_engine::load(path).map(|model| model.backend)) {
+        Ok(swapped) => {
+            if swapped {
+                eprintln!("{why}; continuing on the CPU from the last finished round");
+            }
+            swapped
         }
         Err(e) => {
             eprintln!("{why}, and the CPU engine could not take over: {e}");

@@ -70,6 +70,16 @@ impl AnyBackend {
         }
     }
 
+    /// After the GPU was lost: the CPU engine that `load` gives takes its place. `Ok(false)`,
+    /// and nothing loaded, when this is not on the GPU.
+    pub fn fall_back_to_cpu<E>(&mut self, load: impl FnOnce() -> Result<CpuBackend, E>) -> Result<bool, E> {
+        if matches!(self, AnyBackend::Cpu(_)) {
+            return Ok(false);
+        }
+        *self = AnyBackend::Cpu(load()?);
+        Ok(true)
+    }
+
     /// The adapter's name on the GPU, "CPU" otherwise.
     pub fn device_name(&self) -> String {
         match self {

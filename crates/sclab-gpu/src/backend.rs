@@ -69,10 +69,6 @@ impl GpuBackend {
         })
     }
 
-    pub fn adapter(&self) -> &wgpu::AdapterInfo {
-        &self.ctx.info
-    }
-
     /// Compute dispatches encoded so far.
     pub fn dispatches(&self) -> u64 {
         self.kernels.dispatches()

@@ -348,13 +348,12 @@ impl WebLab {
                 emit(Event::Progress { rounds_done, rounds_total });
             };
             let mut recover = |backend: &mut AnyBackend, why: &ProtocolError| {
-                if !matches!(backend, AnyBackend::Gpu(_)) {
+                if !backend.fall_back_to_cpu(|| cpu_engine(blob, name)).unwrap_or(false) {
                     return false;
                 }
-                let Ok(cpu) = cpu_engine(blob, name) else { return false };
-                *backend = AnyBackend::Cpu(cpu);
                 let reason = format!("{why}; going on on the CPU from the last finished round");
-                emit(Event::Backend { index, backend: "cpu", device: "CPU", reason: &reason });
+                let device = backend.device_name();
+                emit(Event::Backend { index, backend: backend.name(), device: &device, reason: &reason });
                 true
             };
             let result = experiment

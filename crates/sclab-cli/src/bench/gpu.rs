@@ -114,7 +114,10 @@ pub fn measure(args: &Args) -> anyhow::Result<GpuBench> {
     Ok(GpuBench {
         date: super::today(),
         machine: super::machine_name(),
-        adapter: format!("{} ({:?}, {})", gpu.adapter().name, gpu.adapter().backend, gpu.adapter().driver_info),
+        adapter: {
+            let info = &gpu.context().info;
+            format!("{} ({:?}, {})", info.name, info.backend, info.driver_info)
+        },
         quant: format!("{quant:?}"),
         weights: match weights {
             Weights::File(_) => "the default model".into(),
