@@ -6,11 +6,13 @@ mod bench;
 mod chat;
 mod eval_toxicity;
 mod lab;
+mod merge;
 mod model_choice;
 mod report;
 mod results_file;
 mod run;
 mod serve;
+mod shard;
 mod toxicity;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,8 @@ enum Command {
     Toxicity(toxicity::Args),
     /// Run a self-correction experiment over a task's items; results go to a JSON-lines file.
     Run(run::Args),
+    /// Join the shard files of one run (`sclab run --shard k/n`) into the file an unsharded run writes.
+    Merge(merge::Args),
     /// Turn a results file into a Markdown report with SVG charts and CSV files.
     Report(report::Args),
     /// Check the toxicity classifier against Perspective API scores and ToxiGen labels.
@@ -49,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         Command::Toxicity(args) => toxicity::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Run(args) => run::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
         Command::EvalToxicity(args) => eval_toxicity::run(args),
         Command::Serve(args) => serve::run(args),
