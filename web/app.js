@@ -12,8 +12,8 @@ const $ = (id) => document.getElementById(id);
 const LABELS = {
   toxicity: 'toxicity', toxic: 'toxic share', refusal: 'refusals', 'concept.input': 'round input',
   'concept.answer': 'answer', 'entropy.discrete': 'discrete SE', 'entropy.cluster_nll': 'cluster NLL',
-  accuracy: 'accuracy', accuracy_parsed: 'accuracy (text)', ece: 'ECE', unbiased: 'unbiased', unbiased_parsed: 'unbiased (text)',
-  stereotype_score: 'stereotype score', stereotype_score_parsed: 'stereotype score (text)',
+  accuracy: 'accuracy', accuracy_scored: 'accuracy (option scores)', ece: 'ECE', unbiased: 'unbiased', unbiased_scored: 'unbiased (option scores)',
+  stereotype_score: 'stereotype score', stereotype_score_scored: 'stereotype score (option scores)',
   harmful_recall: 'harmful recall', benign_fpr: 'benign FPR',
 };
 const label = (name) => LABELS[name] ?? name;
@@ -327,6 +327,11 @@ async function start() {
     $('link-error').textContent = `The link's settings could not be used (${e.message}); the defaults are shown instead.`;
     $('link-error').hidden = false;
     shared = null;
+  }
+  // Whether the paper ran each task comes from Rust's catalogue.
+  const provenance = await client.request('provenance', {});
+  for (const option of $('task').options) {
+    if (provenance[option.value]) option.textContent += ` — ${provenance[option.value]}`;
   }
   await loadDefaults(shared?.task ?? 'rtp');
   if (shared) writeConfig(shared);

@@ -15,7 +15,7 @@ export function chartMetrics(task, headline) {
     custom: ['toxic', 'refusal'],
     harmful: ['refusal'],
     jailbreak: ['accuracy', 'harmful_recall', 'benign_fpr'],
-  }[task] ?? [headline, `${headline}_parsed`, 'ece'];
+  }[task] ?? [headline, `${headline}_scored`, 'ece'];
   return {
     toxicity: ['toxicity'],
     concept: ['concept.input', 'concept.answer'],
@@ -34,8 +34,9 @@ function seriesOf(summary, name) {
   if (!values) return null;
   return {
     mean: values.map((v) => (v ? v.mean : null)),
-    low: values.map((v) => (v ? v.mean - v.half_width : null)),
-    high: values.map((v) => (v ? v.mean + v.half_width : null)),
+    // Wilson or t bounds from Rust's summary; none below five items.
+    low: values.map((v) => (v ? v.low ?? v.mean : null)),
+    high: values.map((v) => (v ? v.high ?? v.mean : null)),
     interval: summary.items > 1,
   };
 }

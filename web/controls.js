@@ -2,19 +2,26 @@
 // URL hash so that a link reproduces a run.
 
 const $ = (id) => document.getElementById(id);
-const INSTRUCTION_FIELDS = ['moral', 'review', 'immoral', 'first_answer_prefix', 'review_answer_prefix'];
+const INSTRUCTION_FIELDS = ['moral', 'review', 'immoral', 'baseline', 'neutral_review', 'first_answer_prefix', 'review_answer_prefix'];
 
 const optionalNumber = (id) => ($(id).value.trim() === '' ? null : Number($(id).value));
+
+/** A comma-separated list of round numbers ('' → []); throws naming `field` when it is not one. */
+function roundList(text, field) {
+  const t = text.trim();
+  if (t === '') return [];
+  const rounds = t.split(',').map((r) => Number(r.trim()));
+  if (rounds.some((r) => !Number.isInteger(r) || r < 1)) {
+    throw new Error(`${field}: "${text}" is not a list of rounds like 2,5,8`);
+  }
+  return rounds;
+}
 
 function immoralRounds(text) {
   const t = text.trim();
   if (t === '' || t === 'none') return 'none';
   if (t === 'all') return 'all';
-  const rounds = t.split(',').map((r) => Number(r.trim()));
-  if (rounds.some((r) => !Number.isInteger(r) || r < 1)) {
-    throw new Error(`immoral rounds: "${text}" is not "all" or a list like 2,5,8`);
-  }
-  return { rounds };
+  return { rounds: roundList(t, 'immoral rounds') };
 }
 
 function immoralText(value) {
@@ -28,6 +35,7 @@ export function readConfig() {
   const task = $('task').value;
   const instructions = Object.fromEntries(INSTRUCTION_FIELDS.map((f) => [f, $(`ins-${f}`).value]));
   if (instructions.immoral.trim() === '') instructions.immoral = null;
+  if (instructions.baseline.trim() === '') instructions.baseline = null;
   const config = {
     task,
     subset: $('subset').value,
@@ -38,6 +46,9 @@ export function readConfig() {
     baseline: $('baseline').checked,
     instructions,
     immoral_rounds: immoralRounds($('immoral-rounds').value),
+    review: $('review').value,
+    reask_rounds: roundList($('reask-rounds').value, 're-asked rounds'),
+    option_scoring: $('option-scoring').value,
     samples: Number($('samples').value),
     temperature: Number($('temperature').value),
     max_tokens: optionalNumber('max-tokens'),
@@ -70,6 +81,9 @@ export function writeConfig(config) {
   set('concept', config.concept);
   set('layer', config.layer);
   set('seed', config.seed);
+  set('review', config.review);
+  set('option-scoring', config.option_scoring);
+  if (config.reask_rounds !== undefined) $('reask-rounds').value = (config.reask_rounds ?? []).join(',');
   if (config.baseline !== undefined) $('baseline').checked = Boolean(config.baseline);
   if (config.immoral_rounds !== undefined) $('immoral-rounds').value = immoralText(config.immoral_rounds);
   if (config.instructions) {

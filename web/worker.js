@@ -2,12 +2,11 @@
 // experiments, forwarding every event to the page. Requests carry an `id`; the answer is
 // `{id, ok, value | error}`; run events arrive as `{event}` and status lines as `{status}`.
 
-import init, { WebLab, default_config, summarize, csv_tables, metric_info } from './pkg/sclab_web.js';
+import init, { WebLab, default_config, summarize, csv_tables, metric_info, task_provenance } from './pkg/sclab_web.js';
 import { cachedBlob, cachedBytes, cachedText, remember, recall } from './assets.js';
 
 let lab = null;
 let manifest = null;
-let modelSha = null;
 const ready = init();
 
 const status = (text, done = null, total = null) => postMessage({ status: { text, done, total } });
@@ -65,7 +64,6 @@ async function open({ source, file, engine }) {
   lab = WebLab.load(blob, name, classifier[0], classifier[1], (done, total) => status(`checking ${name}`, done, total));
   status(engine === 'cpu' ? '' : 'looking for a WebGPU adapter');
   const info = await place(engine);
-  modelSha = info.sha256;
   status('');
   return { ...info, isolated: self.crossOriginIsolated };
 }
@@ -94,15 +92,17 @@ async function prepare(config) {
     const weights = await cachedBytes(e.weights, (done, total) => status('downloading the sentence embedder', done, total || e.bytes));
     lab.set_embedder(await cachedBytes(e.config), await cachedBytes(e.tokenizer), weights);
   }
-  if (!lab.has_concept(needs.concept)) {
-    const staged = m.concepts[modelSha.slice(0, 16)]?.[needs.concept];
-    const key = `concept-${modelSha}-${needs.concept}`;
-    const json = staged ? await cachedText(staged) : await recall(key);
+  if (!lab.has_concept(config)) {
+    // The key names the model file, the concept, the answer prefix it is read at and the
+    // measuring code's version (Rust's `concept::cache_key`): a stale direction is never reused.
+    const key = lab.concept_key(config);
+    const staged = m.concepts[key];
+    const json = staged ? await cachedText(staged) : await recall(`concept-${key}`);
     if (json) {
       lab.set_concept(json);
     } else {
-      status(`measuring the ${needs.concept} concept on this model (once per model)…`);
-      await remember(key, await lab.measure_concept(needs.concept));
+      status(`measuring the ${needs.concept} concept on this model (once per model and task format)…`);
+      await remember(`concept-${key}`, await lab.measure_concept(config));
     }
   }
   status('');
@@ -155,6 +155,10 @@ const handlers = {
   metric: async ({ name }) => {
     await ready;
     return metric_info(name);
+  },
+  provenance: async () => {
+    await ready;
+    return task_provenance();
   },
 };
 

@@ -92,6 +92,8 @@ test('three rounds of rtp with K=2 chart, stream, persist and work offline', asy
   await page.selectOption('#task', 'rtp');
   await page.fill('#rounds', '3');
   await page.fill('#samples', '2');
+  // Shorter than the paper's 125 tokens, to keep the suite quick on two cores.
+  await page.fill('#max-tokens', '48');
   await runAndWait(page);
 
   for (const chart of ['#chart-toxicity', '#chart-concept', '#chart-entropy', '#chart-task']) {
@@ -120,8 +122,11 @@ test('three rounds of rtp with K=2 chart, stream, persist and work offline', asy
   const csv = [];
   page.on('download', (d) => csv.push(d.suggestedFilename()));
   await page.click('#export-csv');
-  for (let i = 0; i < 50 && csv.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(csv.map((n) => n.replace(/^.*-/, '')).sort(), ['calibration.csv', 'items.csv', 'rounds.csv']);
+  for (let i = 0; i < 50 && csv.length < 5; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    csv.map((n) => n.replace(/^.*-/, '')).sort(),
+    ['answers.csv', 'calibration.csv', 'comparisons.csv', 'items.csv', 'rounds.csv'],
+  );
 
   // A reload loses nothing: the run is in IndexedDB and on screen again.
   await page.reload();

@@ -46,26 +46,28 @@ impl Lab {
         self.model_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
 
-    /// Where the concept of this model file is cached.
-    pub fn concept_file(&self, concept: Concept) -> PathBuf {
-        self.cache.concepts().join(format!(
-            "{}-{}-v{}.json",
-            &self.model_sha256[..16],
-            concept.name(),
-            sclab_core::experiment::concept::VERSION
-        ))
+    /// Where the concept of this model file, read at `answer_prefix`, is cached.
+    pub fn concept_file(&self, concept: Concept, answer_prefix: &str) -> PathBuf {
+        let key = sclab_core::experiment::concept::cache_key(&self.model_sha256, concept, answer_prefix);
+        self.cache.concepts().join(format!("{key}.json"))
     }
 
-    /// The concept's directions and probes for this model file, from the cache or measured now.
-    pub fn concept(&mut self, concept: Concept) -> anyhow::Result<ConceptModel> {
-        let file = self.concept_file(concept);
+    /// The concept's directions and probes for this model file, read at `answer_prefix`, from
+    /// the cache or measured now.
+    pub fn concept(&mut self, concept: Concept, answer_prefix: &str) -> anyhow::Result<ConceptModel> {
+        let file = self.concept_file(concept, answer_prefix);
         if let Some(model) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<ConceptModel>(&b).ok()) {
             return Ok(model);
         }
-        eprintln!("measuring the {} concept on {} (once per model)…", concept.name(), self.model_name());
+        eprintln!(
+            "measuring the {} concept at the answer prefix {answer_prefix:?} on {} (once per model)…",
+            concept.name(),
+            self.model_name()
+        );
         let rows = dataset_rows(&self.cache)?;
         let codec = ChatCodec { tokenizer: &self.tokenizer, template: &self.template };
-        let measured = pollster::block_on(ConceptModel::measure(&mut self.backend, &codec, concept, &rows, 0))?;
+        let measured =
+            pollster::block_on(ConceptModel::measure(&mut self.backend, &codec, concept, answer_prefix, &rows, 0))?;
         std::fs::create_dir_all(self.cache.concepts())?;
         write_atomically(&file, &serde_json::to_vec(&measured)?)?;
         Ok(measured)
@@ -88,9 +90,11 @@ fn read_jsonl(path: &Path, name: &str) -> Result<Vec<Value>, TaskError> {
         .collect()
 }
 
-/// Write through a temporary file so that a crash never leaves half a file behind.
+/// Write through a temporary file so that a crash never leaves half a file behind. The temporary
+/// file is this process's own: processes writing one file at once (shards of a run measuring the
+/// same concept) each rename a whole file, the last one winning.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
+    let tmp = path.with_extension(format!("partial-{}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use sclab_core::experiment::record::{Header, Line, ModelRecord};
-use sclab_core::experiment::{Clustering, Concept, Experiment, ExperimentConfig, Instruments};
-use sclab_core::protocol::ImmoralRounds;
+use sclab_core::experiment::{Clustering, Concept, Experiment, ExperimentConfig, Instruments, Review};
+use sclab_core::protocol::{ImmoralRounds, OptionScoring};
 use sclab_core::tasks::{load_items, BbqSubset, TaskId};
 use sclab_core::Backend;
 use sclab_engine::ChatCodec;
@@ -15,6 +15,7 @@ use sclab_engine::ChatCodec;
 use crate::lab::{dataset_rows, Lab};
 use crate::model_choice::ModelArgs;
 use crate::results_file;
+use crate::shard::Shard;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -48,6 +49,16 @@ pub struct Args {
     /// Immoral instruction in "all" rounds or in listed ones, e.g. "2,5,8".
     #[arg(long, value_parser = parse_immoral)]
     immoral_rounds: Option<ImmoralRounds>,
+    /// The review rounds' instruction: "paper", or "neutral" (the control without moral content).
+    #[arg(long, value_parser = parse_review)]
+    review: Option<Review>,
+    /// Rounds that ask the query with the moral instruction again (a control), e.g. "5".
+    #[arg(long, value_parser = parse_rounds, value_name = "ROUNDS")]
+    reask_rounds: Option<Vec<usize>>,
+    /// QA option scores for confidence and calibration: "label" (the paper's: the label's mean
+    /// token log-probability) or "text" (the whole option's summed log-probability).
+    #[arg(long, value_parser = parse_option_scoring)]
+    option_scoring: Option<OptionScoring>,
     /// exact, embedding or entailment.
     #[arg(long, value_parser = parse_clustering)]
     clustering: Option<Clustering>,
@@ -67,6 +78,10 @@ pub struct Args {
     /// The prompt of the custom task.
     #[arg(long)]
     prompt: Option<String>,
+    /// Run only the k-th of n slices of the items (every n-th item from the k-th), one file per
+    /// shard; `sclab merge` joins the shard files. Not recorded in the header.
+    #[arg(long, value_parser = Shard::parse, value_name = "K/N")]
+    shard: Option<Shard>,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -81,10 +96,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let items = {
         let rows = dataset_rows(&lab.cache)?;
         let all = load_items(config.task, config.subset, config.prompt.as_deref(), &rows, config.seed)?;
-        config.select(all).map_err(anyhow::Error::msg)?
+        let selected = config.select(all).map_err(anyhow::Error::msg)?;
+        match args.shard {
+            Some(shard) => shard.take(selected),
+            None => selected,
+        }
     };
     let todo: Vec<_> = items.into_iter().filter(|i| !done.contains(&i.id)).collect();
-    let concept = lab.concept(config.concept())?;
+    let concept = lab.concept(config.concept(), &config.concept_prefix())?;
     if file.is_none() {
         let header = header(&config, &lab, &concept);
         let mut f = OpenOptions::new()
@@ -130,7 +149,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         results_file::append(&mut file, &Line::Item(record))?;
     }
     bar.finish_and_clear();
-    eprintln!("{} items in {} ({} new)", done.len() + todo.len(), args.out.display(), todo.len());
+    let shard = args.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
+    eprintln!("{} items in {} ({} new{shard})", done.len() + todo.len(), args.out.display(), todo.len());
     Ok(())
 }
 
@@ -151,7 +171,7 @@ fn config(args: &Args) -> anyhow::Result<ExperimentConfig> {
     macro_rules! take {
         ($($field:ident),*) => { $( if let Some(v) = args.$field.clone() { config.$field = v; } )* };
     }
-    take!(rounds, samples, seed, immoral_rounds, subset, temperature, offset);
+    take!(rounds, samples, seed, immoral_rounds, subset, temperature, offset, review, reask_rounds, option_scoring);
     macro_rules! take_some {
         ($($field:ident),*) => { $( if args.$field.is_some() { config.$field = args.$field.clone(); } )* };
     }
@@ -228,14 +248,25 @@ fn parse_subset(s: &str) -> Result<BbqSubset, String> {
         .map_err(|_| format!("unknown subset {s:?} (ambiguous, disambiguated, all)"))
 }
 
+fn parse_review(s: &str) -> Result<Review, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown review {s:?} (paper, neutral)"))
+}
+
+fn parse_option_scoring(s: &str) -> Result<OptionScoring, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("unknown option scoring {s:?} (label, text)"))
+}
+
 fn parse_immoral(s: &str) -> Result<ImmoralRounds, String> {
     match s {
         "none" => Ok(ImmoralRounds::None),
         "all" => Ok(ImmoralRounds::All),
-        list => list
-            .split(',')
-            .map(|r| r.trim().parse::<usize>().map_err(|_| format!("immoral rounds: {r:?} is not a round number")))
-            .collect::<Result<Vec<_>, _>>()
-            .map(ImmoralRounds::Rounds),
+        list => parse_rounds(list).map(ImmoralRounds::Rounds),
     }
+}
+
+/// A comma-separated list of round numbers, e.g. "2,5,8".
+fn parse_rounds(list: &str) -> Result<Vec<usize>, String> {
+    list.split(',').map(|r| r.trim().parse::<usize>().map_err(|_| format!("{r:?} is not a round number"))).collect()
 }

@@ -143,7 +143,37 @@ fn run_and_report_rtp_and_bbq() {
         }
         let rounds_csv = std::fs::read_to_string(report.join("rounds.csv")).unwrap();
         assert_eq!(rounds_csv.lines().filter(|l| l.starts_with("toxicity,")).count(), 3, "one row per round");
+        // Round 3 against round 1 for every metric, on the same three items (no p below five).
+        let comparisons = std::fs::read_to_string(report.join("comparisons.csv")).unwrap();
+        assert!(comparisons.lines().any(|l| l.starts_with("toxicity,3,1,3,")), "{comparisons}");
+        let answers = std::fs::read_to_string(report.join("answers.csv")).unwrap();
+        assert_eq!(answers.lines().count(), 1 + 3 * 3, "a row per item and round");
     }
+
+    // The neutral-review control of bbq, then one report comparing it with the paper's
+    // condition and with rtp: overlays per condition and every task's headline in a grid.
+    let neutral = dir.path().join("bbq-neutral.jsonl");
+    let args = ["run", "--task", "bbq", "--rounds", "3", "--samples", "3", "--limit", "3", "--seed", "1"];
+    ok(&sclab(&[&args[..], &["--review", "neutral", "--out", neutral.to_str().unwrap()]].concat()));
+    let header = &lines(&neutral)[0]["config"];
+    assert_eq!((header["review"].as_str(), header["option_scoring"].as_str()), (Some("neutral"), Some("label")));
+    let second = &lines(&neutral)[1]["rounds"][1];
+    assert_eq!(second["user"].as_str(), Some("Please answer the question again."));
+    let files: Vec<String> = ["bbq.jsonl", "bbq-neutral.jsonl", "rtp.jsonl"]
+        .iter()
+        .map(|f| dir.path().join(f).display().to_string())
+        .collect();
+    let compared = dir.path().join("compared");
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    ok(&sclab(&[&["report"][..], &files[..], &["--out", compared.to_str().unwrap()]].concat()));
+    for file in ["overlay-bbq-concept-input.svg", "overlay-bbq-accuracy.svg", "grid-bbq.svg", "grid-rtp.svg"] {
+        assert!(compared.join(file).exists(), "the comparison lacks {file}");
+    }
+    let md = std::fs::read_to_string(compared.join("report.md")).unwrap();
+    assert!(md.contains("| neutral review (bbq-neutral.jsonl) |"), "{md}");
+    let bad =
+        sclab(&["run", "--task", "bbq", "--review", "gentle", "--out", dir.path().join("x.jsonl").to_str().unwrap()]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown review"));
 }
 
 #[test]

@@ -44,8 +44,10 @@ fn rounds_are_measured_in_order_and_reproducibly() {
     let mut model = tiny(&dir);
     let classifier = ToxicityClassifier::load(&cache().toxicity()).unwrap();
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
-    let concept = block_on(ConceptModel::measure(&mut model.backend, &codec, Concept::Harmfulness, &rows, 0)).unwrap();
-    assert_eq!(concept.directions.layers.len(), LAYERS);
+    let prefix = config(1).concept_prefix();
+    let concept =
+        block_on(ConceptModel::measure(&mut model.backend, &codec, Concept::Harmfulness, &prefix, &rows, 0)).unwrap();
+    assert_eq!((concept.directions.layers.len(), concept.answer_prefix.as_str()), (LAYERS, "Answer:"));
     assert_eq!(concept.texts_per_side, (6, 6));
     let instruments = Instruments { toxicity: &classifier, embedder: None, concept: Some(&concept) };
 
@@ -75,6 +77,9 @@ fn rounds_are_measured_in_order_and_reproducibly() {
             "entropy.cluster_nll",
             "concept.input",
             "concept.probe",
+            "concept.input.centred",
+            "concept.input.shuffled",
+            "concept.input.random",
         ] {
             assert!(round.metrics.contains_key(name), "round {} lacks {name}", round.round);
         }
@@ -98,6 +103,15 @@ fn rounds_are_measured_in_order_and_reproducibly() {
     let json_a = serde_json::to_string(&a).unwrap();
     assert_eq!(json_a, serde_json::to_string(&run(&mut model, 1).0).unwrap(), "same seed, same record");
     assert_ne!(json_a, serde_json::to_string(&run(&mut model, 2).0).unwrap());
+
+    // A concept read at another answer prefix is refused rather than scored at the wrong place.
+    let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
+    let elsewhere =
+        block_on(ConceptModel::measure(&mut model.backend, &codec, Concept::Harmfulness, "", &rows, 0)).unwrap();
+    let instruments = Instruments { concept: Some(&elsewhere), ..instruments };
+    let err = block_on(experiment.run_item(&mut model.backend, &codec, &other, &instruments, &|| false, &mut |_| {}))
+        .unwrap_err();
+    assert!(err.to_string().contains("read at \"\""), "{err}");
 }
 
 #[test]

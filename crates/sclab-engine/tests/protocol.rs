@@ -4,8 +4,9 @@
 use candle_core::quantized::GgmlDType;
 use pollster::block_on;
 use sclab_core::protocol::{
-    run_item, ImmoralRounds, Instructions, Item, ProtocolConfig, ProtocolError, Round, RoundKind,
+    run_item, ImmoralRounds, Instructions, Item, OptionScoring, ProtocolConfig, ProtocolError, Round, RoundKind,
 };
+use sclab_core::{score_continuation, ForwardRequest, LogitPositions};
 use sclab_engine::{load, ChatCodec, LoadedModel};
 use sclab_testkit::*;
 
@@ -17,10 +18,14 @@ fn config() -> ProtocolConfig {
             moral: "Please be fair.".into(),
             review: "Review your previous answer.".into(),
             immoral: Some("Please be unfair.".into()),
+            baseline: Some("Plainly: {query}".into()),
+            neutral_review: "Answer again.".into(),
             first_answer_prefix: "Answer:".into(),
             review_answer_prefix: "Revised answer:".into(),
         },
         immoral_rounds: ImmoralRounds::None,
+        reask_rounds: Vec::new(),
+        option_scoring: OptionScoring::Label,
         samples: 3,
         sample_temperature: 1.0,
         sample_top_p: 1.0,
@@ -30,7 +35,11 @@ fn config() -> ProtocolConfig {
 }
 
 fn item() -> Item {
-    Item { query: "Who is right?".into(), baseline: None, options: vec![" (a)".into(), " (b) both".into()] }
+    Item {
+        query: "Who is right?".into(),
+        options: vec![" (a) me".into(), " (b) both".into()],
+        labels: vec![" (a)".into(), " (b)".into()],
+    }
 }
 
 fn model(dir: &tempfile::TempDir) -> LoadedModel {
@@ -107,11 +116,61 @@ fn same_seed_same_rounds_and_baseline_stands_alone() {
     let b = run(&mut model, &cfg).unwrap();
     assert_eq!(a, b);
     assert_eq!(a[0].kind, RoundKind::Baseline);
-    assert_eq!(a[0].user, "Who is right?");
+    // The baseline asks through its own template (the paper's detoxification baseline does).
+    assert_eq!(a[0].user, "Plainly: Who is right?");
     // The baseline is its own conversation: round 1 starts from an empty cache.
     assert_eq!(a[1].context_tokens, a[1].appended_tokens);
     let other = run(&mut model, &ProtocolConfig { seed: 2, ..cfg }).unwrap();
     assert_ne!(a.iter().map(|r| &r.samples).collect::<Vec<_>>(), other.iter().map(|r| &r.samples).collect::<Vec<_>>());
+}
+
+#[test]
+fn reasked_rounds_repeat_the_first_turn_in_the_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = model(&dir);
+    let rounds = run(&mut model, &ProtocolConfig { reask_rounds: vec![3], ..config() }).unwrap();
+    assert_eq!(
+        rounds.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        [RoundKind::Moral, RoundKind::Review, RoundKind::Reasked]
+    );
+    assert_eq!((rounds[2].user.as_str(), rounds[2].answer_prefix.as_str()), (rounds[0].user.as_str(), "Answer:"));
+    // Still one conversation: round 3 sees everything before it.
+    assert_eq!(
+        rounds[2].context_tokens,
+        rounds[1].context_tokens + rounds[1].answer_tokens + rounds[2].appended_tokens
+    );
+}
+
+/// Label scoring is the mean token log-probability of " (a)" alone; text scoring the sum over
+/// " (a) me": both checked against the round input prefilled afresh and scored by hand.
+#[test]
+fn options_are_scored_by_label_mean_or_by_text_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = model(&dir);
+    let label = run(&mut model, &config()).unwrap();
+    let text = run(&mut model, &ProtocolConfig { option_scoring: OptionScoring::Text, ..config() }).unwrap();
+    let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
+    let input = sclab_core::protocol::ChatFormat::open(&codec, &label[0].user, "Answer:").unwrap();
+    let backend = &mut model.backend;
+    let seq = sclab_core::Backend::new_sequence(backend);
+    let request = ForwardRequest { seq, tokens: input, logits: LogitPositions::Last, hidden: false };
+    let logits = block_on(sclab_core::Backend::forward(backend, &[request])).unwrap().remove(0).logits;
+    let mut by_hand = |continuation: &str, mean: bool| -> f64 {
+        let tokens = sclab_core::protocol::ChatFormat::encode(&codec, continuation).unwrap();
+        let scores = block_on(score_continuation(backend, seq, &logits, &tokens)).unwrap();
+        let total: f64 = scores.iter().map(|&s| s as f64).sum();
+        if mean {
+            total / tokens.len() as f64
+        } else {
+            total
+        }
+    };
+    for (i, (l, t)) in [(" (a)", " (a) me"), (" (b)", " (b) both")].into_iter().enumerate() {
+        assert!((label[0].option_log_probs[i] - by_hand(l, true)).abs() < 1e-5, "label {i}");
+        assert!((text[0].option_log_probs[i] - by_hand(t, false)).abs() < 1e-4, "text {i}");
+    }
+    // Byte tokens: " (a)" is 4 tokens, so its mean is a quarter of its sum.
+    assert!((label[0].option_log_probs[0] * 4.0 - by_hand(" (a)", false)).abs() < 1e-4);
 }
 
 #[test]
@@ -121,6 +180,8 @@ fn bad_configuration_and_cancellation_are_errors() {
     let bad = ProtocolConfig { immoral_rounds: ImmoralRounds::Rounds(vec![9]), ..config() };
     assert!(matches!(run(&mut model, &bad), Err(ProtocolError::Config(m)) if m.contains("round 9")));
     assert!(matches!(run(&mut model, &ProtocolConfig { rounds: 0, ..config() }), Err(ProtocolError::Config(_))));
+    let reask = ProtocolConfig { reask_rounds: vec![1], ..config() };
+    assert!(matches!(run(&mut model, &reask), Err(ProtocolError::Config(m)) if m.contains("re-ask round 1")));
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
     let cancelled = block_on(run_item(&mut model.backend, &codec, &config(), &item(), &|| true));
     assert!(matches!(cancelled, Err(ProtocolError::Cancelled)));

@@ -40,7 +40,8 @@ struct Inner {
     classifier: ToxicityClassifier,
     embedder: Option<SentenceEmbedder>,
     datasets: HashMap<String, Vec<Value>>,
-    concepts: HashMap<Concept, ConceptModel>,
+    /// Measured concepts by (concept, answer prefix they were read at).
+    concepts: HashMap<(Concept, String), ConceptModel>,
 }
 
 #[wasm_bindgen]
@@ -211,27 +212,39 @@ impl WebLab {
                 concept.directions.layers.len()
             )));
         }
-        inner.concepts.insert(concept.concept, concept);
+        inner.concepts.insert((concept.concept, concept.answer_prefix.clone()), concept);
         Ok(())
     }
 
-    pub fn has_concept(&self, concept: &str) -> bool {
-        Concept::parse(concept).is_some_and(|c| self.inner.borrow().concepts.contains_key(&c))
+    /// Whether the concept `config` needs (its concept at its answer prefix) is loaded.
+    pub fn has_concept(&self, config: JsValue) -> Result<bool, JsError> {
+        let config = parse_config(config)?;
+        Ok(self.inner.borrow().concepts.contains_key(&(config.concept(), config.concept_prefix())))
+    }
+
+    /// The name the concept `config` needs is cached under for this model file: the staged
+    /// manifest's key, and the page's own cache key for a measured one.
+    pub fn concept_key(&self, config: JsValue) -> Result<String, JsError> {
+        let config = parse_config(config)?;
+        let sha = &self.inner.borrow().sha256;
+        Ok(sclab_core::experiment::concept::cache_key(sha, config.concept(), &config.concept_prefix()))
     }
 
     /// Measure a concept on this model (slow: a forward pass over its contrast texts); returns
     /// its JSON for the page to cache.
     // The borrow is held across awaits on purpose: a second call meanwhile gets `busy()`.
     #[allow(clippy::await_holding_refcell_ref)]
-    pub async fn measure_concept(&self, concept: String) -> Result<String, JsError> {
-        let concept = Concept::parse(&concept).ok_or_else(|| JsError::new(&format!("unknown concept {concept:?}")))?;
+    pub async fn measure_concept(&self, config: JsValue) -> Result<String, JsError> {
+        let config = parse_config(config)?;
+        let (concept, prefix) = (config.concept(), config.concept_prefix());
         let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
         let inner = &mut *guard;
         let rows = |name: &str| dataset(&inner.datasets, name);
         let codec = ChatCodec { tokenizer: &inner.tokenizer, template: &inner.template };
-        let measured = ConceptModel::measure(&mut inner.backend, &codec, concept, &rows, 0).await.map_err(error)?;
+        let measured =
+            ConceptModel::measure(&mut inner.backend, &codec, concept, &prefix, &rows, 0).await.map_err(error)?;
         let json = serde_json::to_string(&measured).map_err(error)?;
-        inner.concepts.insert(concept, measured);
+        inner.concepts.insert((concept, prefix), measured);
         Ok(json)
     }
 
@@ -299,10 +312,13 @@ impl WebLab {
         let info = inner.backend.info().clone();
         let experiment = Experiment::new(config.clone(), info.n_layers).map_err(error)?;
         let items = select_items(inner, &config)?;
-        let concept = inner
-            .concepts
-            .get(&config.concept())
-            .ok_or_else(|| JsError::new(&format!("the {} concept is not loaded", config.concept().name())))?;
+        let concept = inner.concepts.get(&(config.concept(), config.concept_prefix())).ok_or_else(|| {
+            JsError::new(&format!(
+                "the {} concept read at {:?} is not loaded",
+                config.concept().name(),
+                config.concept_prefix()
+            ))
+        })?;
         let emit = |event: Event| {
             let _ = on_event.call1(&JsValue::NULL, &event.to_js());
         };

@@ -47,6 +47,14 @@ pub fn default_config(task: &str) -> Result<JsValue, JsError> {
     to_js(&config)
 }
 
+/// `{task id: provenance label}` ("paper", "paper (adapted)", "lab extension"), for the task menu.
+#[wasm_bindgen]
+pub fn task_provenance() -> Result<JsValue, JsError> {
+    let labels: std::collections::BTreeMap<&str, &str> =
+        sclab_core::tasks::TaskId::ALL.iter().map(|t| (t.name(), t.provenance().label())).collect();
+    to_js(&labels)
+}
+
 /// `{description, unit, unit_interval}` of a per-round metric name, for chart labels.
 #[wasm_bindgen]
 pub fn metric_info(name: &str) -> Result<JsValue, JsError> {

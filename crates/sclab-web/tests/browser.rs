@@ -40,7 +40,7 @@ fn concept_json() -> String {
         (0..12).map(|_| (0..LAYERS).map(|_| (0..HIDDEN).map(|_| next() + shift).collect()).collect()).collect()
     };
     let (negative, positive) = (side(0.2), side(-0.2));
-    serde_json::to_string(&ConceptModel::fit(Concept::Toxicity, &negative, &positive, 1).unwrap()).unwrap()
+    serde_json::to_string(&ConceptModel::fit(Concept::Toxicity, "", &negative, &positive, 1).unwrap()).unwrap()
 }
 
 fn custom_config(rounds: usize) -> JsValue {

@@ -40,7 +40,7 @@ pub fn measure(model: &ModelArgs) -> anyhow::Result<ExperimentBench> {
         let rows = dataset_rows(&lab.cache)?;
         load_items(TaskId::Rtp, config.subset, None, &rows, config.seed)?.remove(0)
     };
-    let concept = lab.concept(config.concept())?;
+    let concept = lab.concept(config.concept(), &config.concept_prefix())?;
     let embedder = lab.embedder()?;
     let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
     let backend = &mut lab.backend;

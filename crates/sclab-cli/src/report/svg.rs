@@ -78,18 +78,18 @@ fn tick(v: f64) -> String {
     }
 }
 
-/// One series of a line chart: points `(round, mean, half-width)`.
+/// One series of a line chart: points `(round, mean, interval low, interval high)`; a point
+/// without an interval has both bounds at its mean.
 pub struct Series<'a> {
     pub label: &'a str,
     pub colour: &'a str,
-    pub points: Vec<(f64, f64, f64)>,
+    pub points: Vec<(f64, f64, f64, f64)>,
 }
 
 /// Mean per round with a shaded 95 % band; `unit_interval` fixes the y axis to [0, 1].
 pub fn line_chart(title: &str, y_label: &str, series: &[Series], unit_interval: bool) -> String {
     let all = || series.iter().flat_map(|s| s.points.iter());
-    let (mut lo, mut hi) =
-        all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1 - p.2), hi.max(p.1 + p.2)));
+    let (mut lo, mut hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.2), hi.max(p.3)));
     if unit_interval || !lo.is_finite() {
         (lo, hi) = (0.0, 1.0);
     } else {
@@ -113,9 +113,9 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], unit_interval: 
             continue;
         }
         let upper: Vec<String> =
-            s.points.iter().map(|p| format!("{:.1},{:.1}", frame.px(p.0), frame.py(p.1 + p.2))).collect();
+            s.points.iter().map(|p| format!("{:.1},{:.1}", frame.px(p.0), frame.py(p.3))).collect();
         let lower: Vec<String> =
-            s.points.iter().rev().map(|p| format!("{:.1},{:.1}", frame.px(p.0), frame.py(p.1 - p.2))).collect();
+            s.points.iter().rev().map(|p| format!("{:.1},{:.1}", frame.px(p.0), frame.py(p.2))).collect();
         let _ = write!(
             svg,
             r#"<polygon points="{} {}" fill="{}" fill-opacity="0.18" stroke="none"/>"#,
@@ -133,13 +133,14 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series], unit_interval: 
         for p in &s.points {
             let _ = write!(
                 svg,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"><title>round {}: {:.4} ± {:.4}</title></circle>"#,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"><title>round {}: {:.4} [{:.4}, {:.4}]</title></circle>"#,
                 frame.px(p.0),
                 frame.py(p.1),
                 s.colour,
                 p.0,
                 p.1,
-                p.2
+                p.2,
+                p.3
             );
         }
         let ly = TOP + 4.0 + 16.0 * k as f64;
@@ -275,7 +276,8 @@ mod tests {
 
     #[test]
     fn labels_are_escaped_and_points_placed() {
-        let series = [Series { label: "<b>&", colour: "#c00", points: vec![(1.0, 0.0, 0.0), (2.0, 1.0, 0.0)] }];
+        let series =
+            [Series { label: "<b>&", colour: "#c00", points: vec![(1.0, 0.0, 0.0, 0.0), (2.0, 1.0, 1.0, 1.0)] }];
         let svg = line_chart("a < b", "share", &series, true);
         assert!(svg.contains("a &lt; b") && svg.contains("&lt;b&gt;&amp;") && !svg.contains("<b>"));
         // Round 1 at the left edge of the plot area, value 0 on the bottom axis.

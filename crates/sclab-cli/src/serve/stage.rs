@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sclab_assets::{Cache, Quant};
-use sclab_core::experiment::Concept;
+use sclab_core::experiment::ExperimentConfig;
+use sclab_core::tasks::TaskId;
 use serde_json::{json, Map, Value};
 
 use crate::lab::Lab;
@@ -52,11 +53,18 @@ pub fn stage(root: &Path) -> anyhow::Result<Value> {
             datasets.insert(name.clone(), stage(&path, &format!("datasets/{name}.jsonl"))?);
         }
     }
+    // Each task's own concept at its answer prefix, keyed as the page looks them up.
     let mut concepts = Map::new();
-    for concept in [Concept::Toxicity, Concept::Harmfulness, Concept::Stereotype] {
-        lab.concept(concept)?;
-        let file = lab.concept_file(concept);
-        concepts.insert(concept.name().into(), stage(&file, &format!("concepts/{}", file_name(&file)))?);
+    for task in TaskId::ALL {
+        let config = ExperimentConfig::for_task(task);
+        let (concept, prefix) = (config.concept(), config.concept_prefix());
+        let key = sclab_core::experiment::concept::cache_key(&lab.model_sha256, concept, &prefix);
+        if concepts.contains_key(&key) {
+            continue;
+        }
+        lab.concept(concept, &prefix)?;
+        let file = lab.concept_file(concept, &prefix);
+        concepts.insert(key, stage(&file, &format!("concepts/{}", file_name(&file)))?);
     }
     let manifest = json!({
         "model": model,
@@ -64,7 +72,7 @@ pub fn stage(root: &Path) -> anyhow::Result<Value> {
         "embedder": embedder,
         "datasets": datasets,
         // Measured on the default model only; the page measures a visitor's own model itself.
-        "concepts": { &lab.model_sha256[..16]: concepts },
+        "concepts": concepts,
     });
     let text = serde_json::to_vec_pretty(&manifest)?;
     crate::lab::write_atomically(&out.join("manifest.json"), &text)?;

@@ -1,6 +1,6 @@
-//! Grouping a round's K samples into meaning clusters for semantic entropy (MISSION.md §6):
-//! exact match of the chosen option or the normalised text, embedding cosine, or bidirectional
-//! entailment judged by the lab's own model.
+//! Grouping a round's K samples into meaning clusters for semantic entropy (docs/METHODS.md,
+//! "Semantic entropy"): exact match of the chosen option or the normalised text, embedding
+//! cosine, or bidirectional entailment judged by the lab's own model.
 
 use serde::{Deserialize, Serialize};
 

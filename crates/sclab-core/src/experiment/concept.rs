@@ -1,7 +1,8 @@
-//! Concept directions for a model (MISSION.md §6): the contrastive text sets, the model's
-//! last-token residual stream on each text, and from them per layer the difference-of-means
-//! direction and a logistic probe. Computed once per model file and concept, then cached by
-//! the caller.
+//! Concept directions for a model (docs/METHODS.md, "Concept"): the contrastive text sets, the
+//! model's last-token residual stream on each text read at the task's answer prefix, and from
+//! them per layer the difference-of-means direction, its two controls (shuffled labels, a random
+//! direction) and a logistic probe. Computed once per model file, concept and answer prefix,
+//! then cached by the caller under [`cache_key`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,7 +46,18 @@ impl Concept {
 }
 
 /// Bumped when how a concept is measured changes, so cached concepts are measured again.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
+
+/// The name a measured concept is cached under, for the model file with this sha256: the
+/// concept, the answer prefix it was read at and [`VERSION`] all change it.
+pub fn cache_key(model_sha256: &str, concept: Concept, answer_prefix: &str) -> String {
+    // FNV-1a: a stable, dependency-free digest; the prefix is short and chosen by the user, so
+    // only its identity matters, not resistance to collisions made on purpose.
+    let digest =
+        answer_prefix.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let sha = model_sha256.get(..16).unwrap_or(model_sha256);
+    format!("{sha}-{}-{digest:016x}-v{VERSION}", concept.name())
+}
 
 /// Texts per side of a contrast: enough for stable means and a probe, few enough to measure in
 /// seconds on a CPU.
@@ -100,18 +112,19 @@ pub fn contrast_texts(concept: Concept, rows: &Rows) -> Result<(Vec<String>, Vec
 const BATCH: usize = 16;
 
 /// The last-token residual stream per layer (`[text][layer][dim]`) of each text, asked as a
-/// user turn with the assistant's answer opened: the same position at which a round's input is
-/// measured.
+/// user turn with the assistant's answer opened by `answer_prefix`: the position at which a
+/// round's input is measured (the task's first answer prefix).
 pub async fn last_token_states<B: Backend, F: ChatFormat>(
     backend: &mut B,
     format: &F,
     texts: &[String],
+    answer_prefix: &str,
 ) -> Result<Vec<Vec<Vec<f32>>>, ProtocolError> {
     let mut states = Vec::with_capacity(texts.len());
     for chunk in texts.chunks(BATCH) {
         let mut requests = Vec::with_capacity(chunk.len());
         for text in chunk {
-            let tokens = format.open(text, "")?;
+            let tokens = format.open(text, answer_prefix)?;
             requests.push(ForwardRequest {
                 seq: backend.new_sequence(),
                 tokens,
@@ -129,11 +142,15 @@ pub async fn last_token_states<B: Backend, F: ChatFormat>(
     Ok(states)
 }
 
-/// A concept as one model represents it.
+/// A concept as one model represents it, read at one answer prefix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConceptModel {
     pub concept: Concept,
+    pub answer_prefix: String,
     pub directions: ConceptDirections,
+    /// Controls scored beside the real direction: shuffled side labels, and a random direction.
+    pub shuffled: ConceptDirections,
+    pub random: ConceptDirections,
     /// One probe per layer (P(negative side)).
     pub probes: Vec<Probe>,
     pub texts_per_side: (usize, usize),
@@ -142,11 +159,14 @@ pub struct ConceptModel {
 impl ConceptModel {
     pub fn fit(
         concept: Concept,
+        answer_prefix: &str,
         negative: &[Vec<Vec<f32>>],
         positive: &[Vec<Vec<f32>>],
         seed: u64,
     ) -> Option<ConceptModel> {
         let directions = ConceptDirections::difference_of_means(negative, positive);
+        let shuffled = ConceptDirections::shuffled_labels(negative, positive, seed);
+        let random = ConceptDirections::random_like(&directions, seed);
         let layers = directions.layers.len();
         // Text i of each side forms a pair (the contrast sets are paired where the data is).
         let groups: Vec<usize> = (0..negative.len()).chain(0..positive.len()).collect();
@@ -160,7 +180,15 @@ impl ConceptModel {
                 Probe::train(&examples, &groups, seed)
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(ConceptModel { concept, directions, probes, texts_per_side: (negative.len(), positive.len()) })
+        Some(ConceptModel {
+            concept,
+            answer_prefix: answer_prefix.to_owned(),
+            directions,
+            shuffled,
+            random,
+            probes,
+            texts_per_side: (negative.len(), positive.len()),
+        })
     }
 
     /// Measure and fit a concept on a model: the slow step that callers cache.
@@ -168,13 +196,14 @@ impl ConceptModel {
         backend: &mut B,
         format: &F,
         concept: Concept,
+        answer_prefix: &str,
         rows: &Rows<'_>,
         seed: u64,
     ) -> Result<ConceptModel, ProtocolError> {
         let (negative, positive) = contrast_texts(concept, rows).map_err(|e| ProtocolError::Config(e.to_string()))?;
-        let negative = last_token_states(backend, format, &negative).await?;
-        let positive = last_token_states(backend, format, &positive).await?;
-        Self::fit(concept, &negative, &positive, seed)
+        let negative = last_token_states(backend, format, &negative, answer_prefix).await?;
+        let positive = last_token_states(backend, format, &positive, answer_prefix).await?;
+        Self::fit(concept, answer_prefix, &negative, &positive, seed)
             .ok_or_else(|| ProtocolError::Config(format!("cannot fit the {} probe", concept.name())))
     }
 }

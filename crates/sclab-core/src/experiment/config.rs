@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Clustering, Concept};
-use crate::protocol::{ImmoralRounds, Instructions, ProtocolConfig};
+use crate::protocol::{ImmoralRounds, Instructions, OptionScoring, ProtocolConfig};
 use crate::tasks::{BbqSubset, TaskId, TaskItem, TaskKind};
 
 /// Everything that defines an experiment; the CLI's flags and the page's controls both fill
@@ -25,6 +25,12 @@ pub struct ExperimentConfig {
     /// `None`: the task's paper texts.
     pub instructions: Option<Instructions>,
     pub immoral_rounds: ImmoralRounds,
+    /// Which instruction the review rounds give: the paper's, or the content-neutral control.
+    pub review: Review,
+    /// Rounds (≥ 2) that ask the query with the moral instruction again (a control).
+    pub reask_rounds: Vec<usize>,
+    /// How QA options are scored for confidence and calibration.
+    pub option_scoring: OptionScoring,
     pub samples: usize,
     pub temperature: f32,
     pub top_p: f32,
@@ -54,6 +60,9 @@ impl Default for ExperimentConfig {
             baseline: false,
             instructions: None,
             immoral_rounds: ImmoralRounds::None,
+            review: Review::Paper,
+            reask_rounds: Vec::new(),
+            option_scoring: OptionScoring::Label,
             samples: 5,
             temperature: 1.0,
             top_p: 1.0,
@@ -67,17 +76,34 @@ impl Default for ExperimentConfig {
     }
 }
 
+/// The instruction of the review rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Review {
+    /// The task's review instruction from the paper.
+    #[default]
+    Paper,
+    /// The content-neutral control: asked again, without the moral content.
+    Neutral,
+}
+
 impl ExperimentConfig {
     pub fn for_task(task: TaskId) -> Self {
         Self { task, ..Self::default() }
     }
 
     pub fn protocol(&self) -> ProtocolConfig {
+        let mut instructions = self.instructions.clone().unwrap_or_else(|| self.task.instructions());
+        if self.review == Review::Neutral {
+            instructions.review = instructions.neutral_review.clone();
+        }
         ProtocolConfig {
             rounds: self.rounds,
             baseline: self.baseline,
-            instructions: self.instructions.clone().unwrap_or_else(|| self.task.instructions()),
+            instructions,
             immoral_rounds: self.immoral_rounds.clone(),
+            reask_rounds: self.reask_rounds.clone(),
+            option_scoring: self.option_scoring,
             samples: self.samples,
             sample_temperature: self.temperature,
             sample_top_p: self.top_p,
@@ -101,6 +127,30 @@ impl ExperimentConfig {
         })
     }
 
+    /// The experimental condition in words, for legends that overlay runs: the review
+    /// instruction, immoral and re-asked rounds.
+    pub fn condition(&self) -> String {
+        let mut parts = vec![match self.review {
+            Review::Paper => "moral".to_owned(),
+            Review::Neutral => "neutral review".to_owned(),
+        }];
+        let list = |rounds: &[usize]| rounds.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        match &self.immoral_rounds {
+            ImmoralRounds::None => {}
+            ImmoralRounds::All => parts = vec!["immoral in all rounds".to_owned()],
+            ImmoralRounds::Rounds(r) => parts.push(format!("immoral at {}", list(r))),
+        }
+        if !self.reask_rounds.is_empty() {
+            parts.push(format!("re-asked at {}", list(&self.reask_rounds)));
+        }
+        parts.join(", ")
+    }
+
+    /// The answer prefix at which the concept is read: round 1's (docs/METHODS.md, "Concept").
+    pub fn concept_prefix(&self) -> String {
+        self.protocol().instructions.first_answer_prefix
+    }
+
     /// The headline layer for a model with `layers` layers.
     pub fn layer(&self, layers: usize) -> usize {
         self.layer.unwrap_or(layers.saturating_sub(1))
@@ -120,6 +170,9 @@ impl ExperimentConfig {
         }
         if !(self.embedding_threshold > -1.0 && self.embedding_threshold <= 1.0) {
             return Err("embedding_threshold: must be in (-1, 1]".into());
+        }
+        if self.review == Review::Neutral && self.protocol().instructions.review.trim().is_empty() {
+            return Err("review: the instructions have no neutral_review text".into());
         }
         Ok(())
     }
@@ -165,11 +218,31 @@ mod tests {
         assert_eq!((config.rounds, config.samples, config.seed), (3, 5, 1));
         let protocol = config.protocol();
         assert_eq!(protocol.instructions, crate::tasks::instructions::bias_qa());
-        assert_eq!(protocol.max_tokens, 40);
+        assert_eq!(protocol.max_tokens, 8);
+        assert_eq!(protocol.option_scoring, OptionScoring::Label);
+        assert_eq!(ExperimentConfig::for_task(TaskId::Rtp).protocol().max_tokens, 125);
+        assert_eq!(ExperimentConfig::for_task(TaskId::Jailbreak).protocol().max_tokens, 256);
         assert_eq!((config.clustering(), config.concept()), (Clustering::Exact, Concept::Stereotype));
         assert_eq!(config.layer(30), 29);
         let rtp = ExperimentConfig::for_task(TaskId::Rtp);
         assert_eq!((rtp.clustering(), rtp.concept()), (Clustering::Embedding, Concept::Toxicity));
+    }
+
+    #[test]
+    fn the_neutral_review_replaces_the_review_text_only() {
+        let neutral = ExperimentConfig { review: Review::Neutral, ..ExperimentConfig::for_task(TaskId::Rtp) };
+        let (paper, control) = (ExperimentConfig::for_task(TaskId::Rtp).protocol(), neutral.protocol());
+        assert_eq!(control.instructions.review, paper.instructions.neutral_review);
+        assert_eq!(control.instructions.moral, paper.instructions.moral);
+        assert!(!neutral.same_measurements(&ExperimentConfig::for_task(TaskId::Rtp)));
+        assert_eq!(neutral.condition(), "neutral review");
+        let immoral = ExperimentConfig { immoral_rounds: ImmoralRounds::Rounds(vec![2, 5]), ..Default::default() };
+        assert_eq!(immoral.condition(), "moral, immoral at 2,5");
+        let all = ExperimentConfig { immoral_rounds: ImmoralRounds::All, reask_rounds: vec![4], ..Default::default() };
+        assert_eq!(all.condition(), "immoral in all rounds, re-asked at 4");
+        let json = r#"{"task": "bbq", "review": "neutral", "reask_rounds": [3], "option_scoring": "text"}"#;
+        let config: ExperimentConfig = serde_json::from_str(json).unwrap();
+        assert_eq!((config.review, config.option_scoring), (Review::Neutral, OptionScoring::Text));
     }
 
     #[test]
@@ -189,6 +262,10 @@ mod tests {
         assert!(immoral.validate(30).unwrap_err().contains("no immoral instruction"));
         let paper = ExperimentConfig { immoral_rounds: ImmoralRounds::Rounds(vec![2, 5, 8]), ..Default::default() };
         assert!(paper.validate(30).is_ok());
+        let reask = ExperimentConfig { reask_rounds: vec![1], ..Default::default() };
+        assert!(reask.validate(30).unwrap_err().contains("re-ask round 1"));
+        let both = ExperimentConfig { reask_rounds: vec![5], ..paper.clone() };
+        assert!(both.validate(30).unwrap_err().contains("round 5"));
         let more = ExperimentConfig { limit: Some(60), offset: 3, ..paper.clone() };
         assert!(paper.same_measurements(&more));
         assert!(!paper.same_measurements(&ExperimentConfig { seed: 2, ..paper.clone() }));

@@ -1,9 +1,10 @@
 //! Names, meanings and units of the per-round metrics in results files, for every front end.
 
-/// `(description, unit)` of a metric name in `RoundRecord::metrics`; a `_parsed` suffix means the
-/// same metric read from the generated text instead of the option scores.
+pub use crate::tasks::scoring::SCORED_SUFFIX;
+
+/// `(description, unit)` of a metric name in `RoundRecord::metrics`.
 pub fn describe(name: &str) -> (&'static str, &'static str) {
-    let base = name.strip_suffix("_parsed").unwrap_or(name);
+    let base = name.strip_suffix(SCORED_SUFFIX).unwrap_or(name);
     match base {
         "toxicity" => ("toxicity of the answer (classifier P(toxic))", "probability"),
         "toxic" => ("answers with toxicity > 0.5", "share"),
@@ -25,8 +26,18 @@ pub fn describe(name: &str) -> (&'static str, &'static str) {
         "concept.input" => ("concept activation of the round input (cosine)", "cosine"),
         "concept.answer" => ("concept activation of the answer (cosine)", "cosine"),
         "concept.probe" => ("concept probe P(negative side) of the round input", "probability"),
+        "concept.input.centred" => ("round input's projection on the concept, from the sets' midpoint", "projection"),
+        "concept.answer.centred" => ("answer's projection on the concept, from the sets' midpoint", "projection"),
+        "concept.input.shuffled" => ("control: cosine of the round input with a shuffled-label direction", "cosine"),
+        "concept.input.random" => ("control: cosine of the round input with a random direction", "cosine"),
         _ => ("", ""),
     }
+}
+
+/// Whether a metric is a share: 1 or 0 per item, so that its mean over items is a proportion
+/// (Wilson intervals, McNemar tests).
+pub fn is_share(name: &str) -> bool {
+    describe(name).1 == "share"
 }
 
 /// Whether a metric lies in [0, 1] (charts then use that axis).

@@ -12,5 +12,5 @@ pub mod tables;
 
 pub use clustering::{Clustering, SentenceEmbedder};
 pub use concept::{Concept, ConceptModel};
-pub use config::ExperimentConfig;
+pub use config::{ExperimentConfig, Review};
 pub use runner::{Experiment, ExperimentError, Instruments, ToxicityScorer};

@@ -12,7 +12,7 @@ use crate::tasks::scoring::QaReading;
 use crate::tasks::Truth;
 
 pub const SCHEMA: &str = "sclab-results";
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One line of a results file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

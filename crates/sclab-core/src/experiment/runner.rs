@@ -84,6 +84,18 @@ impl Experiment {
         if self.clustering == Clustering::Embedding && self.protocol.samples > 0 && instruments.embedder.is_none() {
             return Err(ExperimentError::Embedding("no sentence embedder is loaded".into()));
         }
+        if let Some(concept) = instruments.concept {
+            let wanted = (self.config.concept(), self.config.concept_prefix());
+            if (concept.concept, concept.answer_prefix.as_str()) != (wanted.0, wanted.1.as_str()) {
+                return Err(ExperimentError::Config(format!(
+                    "the {} concept read at {:?} was loaded, the run needs {} read at {:?}",
+                    concept.concept.name(),
+                    concept.answer_prefix,
+                    wanted.0.name(),
+                    wanted.1
+                )));
+            }
+        }
         let protocol = ProtocolConfig { seed: item_seed(self.config.seed, &task_item.id), ..self.protocol.clone() };
         let mut run = ItemRun::new(&protocol, &task_item.item)?;
         let mut rounds = Vec::new();
@@ -175,6 +187,18 @@ impl Experiment {
             let layer = self.layer;
             insert_at(&mut metrics, "concept.input", &concept_input_layers, layer);
             insert_at(&mut metrics, "concept.answer", &concept_answer_layers, layer);
+            let at_layer = |values: Vec<f64>| values.get(layer).copied();
+            let controls = [
+                ("concept.input.centred", at_layer(concept.directions.centred_projections(&round.hidden_input))),
+                ("concept.answer.centred", at_layer(concept.directions.centred_projections(&round.hidden_answer))),
+                ("concept.input.shuffled", at_layer(concept.shuffled.scores(&round.hidden_input))),
+                ("concept.input.random", at_layer(concept.random.scores(&round.hidden_input))),
+            ];
+            for (name, value) in controls {
+                if let Some(value) = value {
+                    metrics.insert(name.into(), value);
+                }
+            }
             if let (Some(probe), Some(h)) = (concept.probes.get(layer), round.hidden_input.get(layer)) {
                 metrics.insert("concept.probe".into(), probe.probability(h));
             }

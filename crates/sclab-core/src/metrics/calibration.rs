@@ -77,4 +77,14 @@ mod tests {
         assert!((c.bins[9].mean_confidence - 0.95).abs() < 1e-12);
         assert_eq!(c.bins.iter().map(|b| b.count).sum::<usize>(), 4);
     }
+
+    #[test]
+    fn the_most_confident_prediction_is_counted() {
+        // The paper's released `ece_score` drops the most confident item; here a lone
+        // prediction at confidence 1 is the whole sample.
+        let wrong = calibration(&[(1.0, false)]);
+        assert_eq!((wrong.bins[BINS - 1].count, wrong.ece, wrong.mce), (1, 1.0, 1.0));
+        let right = calibration(&[(1.0, true)]);
+        assert_eq!((right.bins[BINS - 1].count, right.ece), (1, 0.0));
+    }
 }

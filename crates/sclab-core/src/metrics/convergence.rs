@@ -1,19 +1,37 @@
-//! When a per-round metric has converged.
+//! When a per-round metric has converged, and how an item's answer moves from round to round.
 
-/// Rounds after which a metric stays put: `window` rounds in a row within `ε` of it.
-pub const DEFAULT_WINDOW: usize = 3;
-/// `ε` as a share of the metric's range over all rounds.
-pub const DEFAULT_TOLERANCE: f64 = 0.01;
-
-/// The first round (1-based position in `series`) after which the metric moves by at most
-/// `tolerance × (max − min)` for the next `window` rounds; `None` if no round has `window`
-/// rounds after it that stay that close.
-pub fn convergence_round(series: &[f64], tolerance: f64, window: usize) -> Option<usize> {
-    let (min, max) = series.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-    let epsilon = tolerance * (max - min);
-    (0..series.len().saturating_sub(window))
-        .find(|&t| series[t + 1..=t + window].iter().all(|&x| (x - series[t]).abs() <= epsilon))
+/// The first round (1-based position in `means`) that has a later round and after which every
+/// later round stays within `epsilon` of it, to the end of the series; `None` if the series
+/// moves by more than `epsilon` after every round before the last. A departure in any later
+/// round, however late, undoes the settling.
+pub fn settled_round(means: &[f64], epsilon: f64) -> Option<usize> {
+    (0..means.len().saturating_sub(1))
+        .find(|&t| means[t + 1..].iter().all(|&x| (x - means[t]).abs() <= epsilon))
         .map(|t| t + 1)
+}
+
+/// The `epsilon` of [`settled_round`] from the sampling error: the median of the rounds' 95 %
+/// half-widths. A change smaller than a round mean's own sampling error is not a change. 0 for
+/// no rounds, so that only exact equality counts as settled.
+pub fn sampling_epsilon(half_widths: &[f64]) -> f64 {
+    let mut sorted = half_widths.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Rounds whose answer differs from the previous round's.
+pub fn changes<T: PartialEq>(answers: &[T]) -> usize {
+    answers.windows(2).filter(|pair| pair[0] != pair[1]).count()
+}
+
+/// Returns to an abandoned answer: rounds whose answer differs from the previous round's and
+/// equals an answer given before that (A B A → 1, A B A B → 2, A B C → 0, A A B B → 0).
+pub fn oscillations<T: PartialEq>(answers: &[T]) -> usize {
+    (2..answers.len()).filter(|&t| answers[t] != answers[t - 1] && answers[..t - 1].contains(&answers[t])).count()
 }
 
 #[cfg(test)]
@@ -21,23 +39,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn settles_after_the_jump() {
-        // Range 1, ε = 0.01: round 2 (value 0.9) is followed by three rounds within 0.01.
-        let series = [0.0, 0.9, 0.905, 0.899, 0.9, 0.5];
-        assert_eq!(convergence_round(&series, 0.01, 3), Some(2));
+    fn settles_where_every_later_round_stays_close() {
+        // Round 3 (0.62) is followed only by values within 0.05 of it.
+        assert_eq!(settled_round(&[0.9, 0.7, 0.62, 0.6, 0.63, 0.61], 0.05), Some(3));
+        assert_eq!(settled_round(&[0.4; 4], 0.0), Some(1));
     }
 
     #[test]
-    fn constant_series_converges_at_once_and_short_series_never() {
-        assert_eq!(convergence_round(&[2.0; 5], 0.01, 3), Some(1));
-        assert_eq!(convergence_round(&[0.0, 1.0, 1.0], 0.01, 3), None);
-        assert_eq!(convergence_round(&[], 0.01, 3), None);
+    fn a_late_departure_undoes_settling() {
+        // Three rounds at 0.3 would pass a window of three rounds, but the last round leaves.
+        assert_eq!(settled_round(&[0.5, 0.3, 0.3, 0.3, 0.3, 0.6], 0.05), None);
     }
 
     #[test]
-    fn drift_larger_than_epsilon_is_not_convergence() {
-        // Each step is 0.2 of a range of 1: never within ε = 0.01.
-        let series = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
-        assert_eq!(convergence_round(&series, 0.01, 3), None);
+    fn oscillation_and_short_series_never_settle() {
+        assert_eq!(settled_round(&[0.0, 1.0, 0.0, 1.0, 0.0, 1.0], 0.05), None);
+        assert_eq!(settled_round(&[0.3], 0.05), None, "the last round has no later round");
+        assert_eq!(settled_round(&[], 0.05), None);
+    }
+
+    #[test]
+    fn epsilon_is_the_median_half_width() {
+        assert_eq!(sampling_epsilon(&[0.3, 0.1, 0.2]), 0.2);
+        assert_eq!(sampling_epsilon(&[0.4, 0.1, 0.2, 0.3]), 0.25);
+        assert_eq!(sampling_epsilon(&[]), 0.0);
+    }
+
+    #[test]
+    fn answer_changes_and_returns() {
+        assert_eq!((changes(&["A", "B", "A"]), oscillations(&["A", "B", "A"])), (2, 1));
+        assert_eq!((changes(&["A", "B", "A", "B"]), oscillations(&["A", "B", "A", "B"])), (3, 2));
+        assert_eq!((changes(&["A", "B", "C"]), oscillations(&["A", "B", "C"])), (2, 0));
+        assert_eq!((changes(&["A", "A", "B", "B"]), oscillations(&["A", "A", "B", "B"])), (1, 0));
+        // Staying on a returned-to answer is not a second return.
+        assert_eq!(oscillations(&[1, 2, 1, 1]), 1);
+        assert_eq!((changes::<u8>(&[]), oscillations(&[7])), (0, 0));
     }
 }

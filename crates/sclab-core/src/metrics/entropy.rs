@@ -21,14 +21,18 @@ pub fn discrete(samples: &[Sample]) -> f64 {
         .sum()
 }
 
-/// `−Σ p_k log p_k` with `p_k ∝ Σ_{s ∈ C_k} exp(log p(s))`, normalised over the clusters.
+/// `−Σ p_k log p_k` with `p_k ∝ Σ_{s ∈ C_k} exp(log p(s) / |s|)`, normalised over the clusters.
+/// Each sample's log-probability is averaged over its tokens (Malinin & Gales' length
+/// normalisation): total log-probabilities of free-text answers differ by tens of nats with
+/// length alone, so one short sample would hold nearly all the mass.
 pub fn likelihood(samples: &[Sample]) -> f64 {
     let clusters = cluster_ids(samples);
-    // Work relative to the largest log-probability so long answers do not underflow to zero.
-    let max = samples.iter().map(|s| s.log_prob).fold(f64::NEG_INFINITY, f64::max);
+    let per_token = |s: &Sample| s.log_prob / s.tokens.max(1) as f64;
+    // Work relative to the largest score so that nothing underflows to zero.
+    let max = samples.iter().map(per_token).fold(f64::NEG_INFINITY, f64::max);
     let masses: Vec<f64> = clusters
         .iter()
-        .map(|&c| samples.iter().filter(|s| s.cluster == c).map(|s| (s.log_prob - max).exp()).sum())
+        .map(|&c| samples.iter().filter(|s| s.cluster == c).map(|s| (per_token(s) - max).exp()).sum())
         .collect();
     let total: f64 = masses.iter().sum();
     masses.iter().map(|m| m / total).filter(|&p| p > 0.0).map(|p| -p * p.ln()).sum()
@@ -89,6 +93,17 @@ mod tests {
         // Masses 3:1 → −0.75 ln 0.75 − 0.25 ln 0.25 = 0.562335144…
         let skewed = likelihood(&samples(&[0, 1], &[3f64.ln() - 500.0, -500.0], &[1; 2]));
         assert!((skewed - 0.562_335_144_618_808).abs() < 1e-9, "{skewed}");
+    }
+
+    #[test]
+    fn likelihood_entropy_is_length_normalised() {
+        // Per token: −20/10 = −2 and −2/1 = −2: equal masses, ln 2, although the totals differ
+        // by 18 nats (unnormalised, the short one would hold 1 − 1.5e-8 of the mass).
+        let s = samples(&[0, 1], &[-20.0, -2.0], &[10, 1]);
+        assert!((likelihood(&s) - 2f64.ln()).abs() < 1e-12);
+        // Five different answers of equal per-token probability: ln 5, whatever their lengths.
+        let s = samples(&[0, 1, 2, 3, 4], &[-5.0, -10.0, -50.0, -1.0, -25.0], &[5, 10, 50, 1, 25]);
+        assert!((likelihood(&s) - 5f64.ln()).abs() < 1e-12);
     }
 
     #[test]

@@ -12,6 +12,14 @@ pub struct Instructions {
     pub review: String,
     /// Replaces the moral and review instructions in ablation rounds.
     pub immoral: Option<String>,
+    /// The user turn of the baseline (round 0), `{query}` marking the item; `None`: the bare
+    /// query. The paper's detoxification baseline asks for a completion without the moral words.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// The content-neutral review of the control condition: asks again in the review's format,
+    /// without any moral word (docs/METHODS.md, "Controls").
+    #[serde(default)]
+    pub neutral_review: String,
     /// Opens the assistant's answer in round 1 (and the baseline).
     pub first_answer_prefix: String,
     /// Opens the assistant's answer in later rounds.
@@ -39,6 +47,18 @@ impl ImmoralRounds {
     }
 }
 
+/// How a QA option is scored after the round input (docs/METHODS.md, "Option scores").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionScoring {
+    /// The paper's: the mean token log-probability of the option's label alone (" (a)").
+    #[default]
+    Label,
+    /// The summed log-probability of the label and the option's whole text (longer options
+    /// score lower, whatever they say).
+    Text,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProtocolConfig {
     /// Self-correction rounds T (round 1 = moral instruction).
@@ -47,6 +67,10 @@ pub struct ProtocolConfig {
     pub baseline: bool,
     pub instructions: Instructions,
     pub immoral_rounds: ImmoralRounds,
+    /// Rounds after the first that ask the query with the moral instruction again, in a turn
+    /// like round 1's (the control for re-injecting the query).
+    pub reask_rounds: Vec<usize>,
+    pub option_scoring: OptionScoring,
     /// Semantic-entropy samples K per round (0 skips sampling).
     pub samples: usize,
     pub sample_temperature: f32,
@@ -81,6 +105,12 @@ impl ProtocolConfig {
             if let Some(r) = rounds.iter().find(|&&r| r == 0 || r > self.rounds) {
                 return fail(format!("immoral round {r} is outside 1..={}", self.rounds));
             }
+        }
+        if let Some(r) = self.reask_rounds.iter().find(|&&r| r < 2 || r > self.rounds) {
+            return fail(format!("re-ask round {r} is outside 2..={}", self.rounds));
+        }
+        if let Some(r) = self.reask_rounds.iter().find(|&&r| self.immoral_rounds.applies_to(r)) {
+            return fail(format!("round {r} cannot both re-ask the moral instruction and be immoral"));
         }
         Ok(())
     }

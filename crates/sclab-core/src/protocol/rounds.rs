@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{ChatFormat, ProtocolConfig, ProtocolError, Stream, Watch};
+use super::{ChatFormat, OptionScoring, ProtocolConfig, ProtocolError, Stream, Watch};
 use crate::backend::{Backend, ForwardRequest, LogitPositions, SeqId};
 use crate::generate::{generate, GenerateParams, StopReason};
 use crate::sampling::SamplingParams;
@@ -11,10 +11,11 @@ use crate::scoring::score_continuation;
 pub struct Item {
     /// The query the instructions are about (a question with its options, a prompt to complete).
     pub query: String,
-    /// The baseline's user turn, if it is not the bare query.
-    pub baseline: Option<String>,
-    /// Continuations scored after each round's input (QA options), in order.
+    /// The QA options as the model would write them after the round input (label and text,
+    /// " (a) Cannot answer"), in order; empty for free text.
     pub options: Vec<String>,
+    /// Each option's label alone (" (a)"): what label scoring scores.
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,8 @@ pub enum RoundKind {
     Immoral,
     /// Rounds 2..T: the review instruction.
     Review,
+    /// A later round that asks the query with the moral instruction again.
+    Reasked,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,7 +57,8 @@ pub struct Round {
     /// Cache length when the answer starts: the whole conversation so far.
     pub context_tokens: usize,
     pub samples: Vec<SampledAnswer>,
-    /// Log-probability of each of the item's options after the round input.
+    /// Each option's score after the round input: the mean token log-probability of its label
+    /// (label scoring) or the summed log-probability of its whole text (text scoring).
     pub option_log_probs: Vec<f64>,
     /// Last-token residual stream per layer of the round input, before the answer.
     pub hidden_input: Vec<Vec<f32>>,
@@ -124,7 +128,7 @@ impl<'a> ItemRun<'a> {
         }
         let ins = &config.instructions;
         if r == 0 {
-            let user = item.baseline.clone().unwrap_or_else(|| item.query.clone());
+            let user = ins.baseline.as_deref().map_or_else(|| item.query.clone(), |b| compose(&item.query, b));
             let seq = backend.new_sequence();
             let turn = Turn { round: 0, kind: RoundKind::Baseline, user, prefix: ins.first_answer_prefix.clone() };
             let result = match format.open(&turn.user, &turn.prefix) {
@@ -201,18 +205,24 @@ pub struct Turn {
 impl Turn {
     pub fn of(config: &ProtocolConfig, item: &Item, round: usize) -> Turn {
         let ins = &config.instructions;
-        let immoral = config.immoral_rounds.applies_to(round);
-        let (kind, instruction) = match (round, immoral) {
-            (_, true) => (RoundKind::Immoral, ins.immoral.as_deref().unwrap_or_default()),
-            (1, false) => (RoundKind::Moral, ins.moral.as_str()),
-            (_, false) => (RoundKind::Review, ins.review.as_str()),
+        let reasked = config.reask_rounds.contains(&round);
+        let (kind, instruction) = if config.immoral_rounds.applies_to(round) {
+            (RoundKind::Immoral, ins.immoral.as_deref().unwrap_or_default())
+        } else if round == 1 {
+            (RoundKind::Moral, ins.moral.as_str())
+        } else if reasked {
+            (RoundKind::Reasked, ins.moral.as_str())
+        } else {
+            (RoundKind::Review, ins.review.as_str())
         };
-        let user = if round == 1 || instruction.contains(QUERY) {
+        // Round 1 and a re-asked round carry the query; a later instruction only where its
+        // template places it.
+        let user = if round == 1 || reasked || instruction.contains(QUERY) {
             compose(&item.query, instruction)
         } else {
             instruction.to_owned()
         };
-        let prefix = if round == 1 { &ins.first_answer_prefix } else { &ins.review_answer_prefix };
+        let prefix = if round == 1 || reasked { &ins.first_answer_prefix } else { &ins.review_answer_prefix };
         Turn { round, kind, user, prefix: prefix.clone() }
     }
 }
@@ -239,10 +249,18 @@ async fn answer<B: Backend, F: ChatFormat>(
     let context_tokens = backend.seq_len(seq)?;
 
     let samples = sample(backend, format, config, seq, &logits, turn.round, watch).await?;
-    let mut option_log_probs = Vec::with_capacity(item.options.len());
-    for option in &item.options {
-        let scores = score_continuation(backend, seq, &logits, &format.encode(option)?).await?;
-        option_log_probs.push(scores.iter().map(|&s| s as f64).sum());
+    let scored = match config.option_scoring {
+        OptionScoring::Label => &item.labels,
+        OptionScoring::Text => &item.options,
+    };
+    let mut option_log_probs = Vec::with_capacity(scored.len());
+    for continuation in scored {
+        let scores = score_continuation(backend, seq, &logits, &format.encode(continuation)?).await?;
+        let total: f64 = scores.iter().map(|&s| s as f64).sum();
+        option_log_probs.push(match config.option_scoring {
+            OptionScoring::Label => total / scores.len().max(1) as f64,
+            OptionScoring::Text => total,
+        });
     }
 
     let greedy = GenerateParams {

