@@ -166,9 +166,14 @@ fn run_and_report_rtp_and_bbq() {
     let compared = dir.path().join("compared");
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
     ok(&sclab(&[&["report"][..], &files[..], &["--out", compared.to_str().unwrap()]].concat()));
-    for file in ["overlay-bbq-concept-input.svg", "overlay-bbq-accuracy.svg", "grid-bbq.svg", "grid-rtp.svg"] {
+    for file in
+        ["overlay-bbq-concept-input.svg", "overlay-bbq-accuracy.svg", "grid-bbq.svg", "grid-rtp.svg", "conditions.csv"]
+    {
         assert!(compared.join(file).exists(), "the comparison lacks {file}");
     }
+    // The control against the paper's condition, item by item on the three items both ran.
+    let conditions = std::fs::read_to_string(compared.join("conditions.csv")).unwrap();
+    assert!(conditions.contains("\naccuracy,neutral review,moral,r3-r1,3,"), "{conditions}");
     let md = std::fs::read_to_string(compared.join("report.md")).unwrap();
     assert!(md.contains("| neutral review (bbq-neutral.jsonl) |"), "{md}");
     let bad =

@@ -198,8 +198,12 @@ round after which every later mean stays within ε, the median 95 % half-width.\
     let _ = writeln!(md, "\n## Answers\n");
     let _ = writeln!(
         md,
-        "Items returning to an answer they had abandoned: {} of {} ({:.2} returns per item).\n",
-        summary.answers.oscillating.successes, summary.answers.oscillating.n, summary.answers.oscillations_per_item
+        "Answer changes per item over the self-correction rounds: {:.2}. Items returning to an answer they had \
+abandoned: {} of {} ({:.2} returns per item).\n",
+        summary.answers.changes_per_item,
+        summary.answers.oscillating.successes,
+        summary.answers.oscillating.n,
+        summary.answers.oscillations_per_item
     );
     let _ = writeln!(md, "| round | answers changed since the previous round |\n|---|---|");
     for (round, changed) in summary.rounds.iter().zip(&summary.answers.changed) {
@@ -293,16 +297,21 @@ consecutive rounds, {}-fold cross-validated over {} items ({} pairs; an item's p
             let _ = writeln!(md, "Too few items with round pairs of both outcomes for the regression.");
         }
     }
-    if let Some(r) = summary.concept_uncertainty {
-        let interval = match (r.low, r.high) {
-            (Some(l), Some(h)) => format!(" [{l:+.3}, {h:+.3}] (95 % item bootstrap)"),
-            _ => String::new(),
-        };
+    if !summary.concept_uncertainty.is_empty() {
         let _ = writeln!(
             md,
-            "\nSpearman ρ between the per-round means of `concept.input` and `entropy.cluster_nll`: {:+.3}{interval}.",
-            r.rho
+            "\nSpearman ρ between the per-round means of a concept score and of `entropy.cluster_nll` over the \
+self-correction rounds, with 95 % item-bootstrap intervals; the control directions show how much two series that \
+trend over rounds correlate anyway:\n\n| concept score | ρ [95 % CI] |\n|---|---|"
         );
+        for (name, r) in &summary.concept_uncertainty {
+            let interval = match (r.low, r.high) {
+                (Some(l), Some(h)) => format!(" [{l:+.3}, {h:+.3}]"),
+                _ => String::new(),
+            };
+            let _ = writeln!(md, "| `{name}` | {:+.3}{interval} |", r.rho);
+        }
+        md.push('\n');
     }
 
     let headline = c.task.headline_metric();

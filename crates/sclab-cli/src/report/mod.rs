@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut report = markdown::report(&main.source, &main.header, &main.items, &main.summary);
     if runs.len() > 1 {
-        let (charts, section) = overlay::section(&runs);
+        let (charts, section) = overlay::section(&runs)?;
         for (name, text) in charts {
             write(name, text)?;
         }

@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use sclab_core::experiment::conditions::compare_conditions;
 use sclab_core::experiment::metric_names::{describe, is_unit_interval};
 use sclab_core::experiment::record::{Header, ItemRecord};
 use sclab_core::experiment::summary::Summary;
+use sclab_core::protocol::ImmoralRounds;
 
 use super::markdown::{cell, points, PALETTE};
 use super::svg::{self, Series};
@@ -27,8 +29,9 @@ impl Run {
 }
 
 /// The charts and the Markdown section that compare `runs` (at least two).
-pub fn section(runs: &[Run]) -> (Vec<(String, String)>, String) {
+pub fn section(runs: &[Run]) -> anyhow::Result<(Vec<(String, String)>, String)> {
     let mut files = Vec::new();
+    let mut conditions = Vec::new();
     let mut md = String::from("\n# Runs compared\n\n");
     let _ = writeln!(md, "| file | task | condition | items | rounds |\n|---|---|---|---|---|");
     for run in runs {
@@ -88,6 +91,49 @@ pub fn section(runs: &[Run]) -> (Vec<(String, String)>, String) {
             ));
             let _ = writeln!(md, "![{task} ECE by condition]({file})\n");
         }
+        let mut task_comparisons = Vec::new();
+        for other in &group[1..] {
+            let metrics =
+                ["concept.input", "concept.input.shuffled", "concept.input.random", "entropy.cluster_nll", headline];
+            // Rounds 1 and 2, and each immoral round with the round after it (a passing effect).
+            let mut rounds = vec![1, 2];
+            if let ImmoralRounds::Rounds(immoral) = &other.header.config.immoral_rounds {
+                rounds.extend(immoral.iter().flat_map(|&r| [r, r + 1]));
+            }
+            task_comparisons.extend(compare_conditions(
+                (&group[0].items, &group[0].header.config.condition()),
+                (&other.items, &other.header.config.condition()),
+                &metrics,
+                &rounds,
+            ));
+        }
+        if !task_comparisons.is_empty() {
+            let _ = writeln!(
+                md,
+                "Each condition against `{}` on the same items (paired: exact McNemar for shares, paired t \
+otherwise; `rT-r1` is the difference of each item's change; p Holm-corrected within each pair of runs):\n",
+                group[0].source
+            );
+            let _ = writeln!(
+                md,
+                "| metric | condition | quantity | n | difference [95 % CI] | p (Holm) |\n|---|---|---|---|---|---|"
+            );
+            for c in &task_comparisons {
+                let d = &c.difference;
+                let interval = match (d.low, d.high) {
+                    (Some(l), Some(h)) => format!(" [{l:+.3}, {h:+.3}]"),
+                    _ => String::new(),
+                };
+                let p = c.p_holm.map_or("–".to_owned(), super::markdown::p_text);
+                let _ = writeln!(
+                    md,
+                    "| `{}` | {} | {} | {} | {:+.3}{interval} | {p} |",
+                    c.metric, c.condition, c.quantity, d.n, d.mean
+                );
+            }
+            md.push('\n');
+        }
+        conditions.extend(task_comparisons);
         let _ = writeln!(md, "| condition | `{headline}` round 1 | last round |\n|---|---|---|");
         for run in group {
             let series = run.summary.metrics.get(headline);
@@ -118,7 +164,11 @@ pub fn section(runs: &[Run]) -> (Vec<(String, String)>, String) {
             let _ = writeln!(md, "| {} | {} |", pair[0], pair.get(1).map_or("", String::as_str));
         }
     }
-    (files, md)
+    if !conditions.is_empty() {
+        files.push(("conditions.csv".into(), sclab_core::experiment::tables::conditions_csv(&conditions)?));
+        let _ = writeln!(md, "\nCSV: [conditions.csv](conditions.csv) (conditions compared item by item).");
+    }
+    Ok((files, md))
 }
 
 fn ece_points(summary: &Summary) -> Vec<(f64, f64, f64, f64)> {

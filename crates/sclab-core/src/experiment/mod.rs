@@ -3,6 +3,7 @@
 
 pub mod clustering;
 pub mod concept;
+pub mod conditions;
 mod config;
 pub mod metric_names;
 pub mod record;

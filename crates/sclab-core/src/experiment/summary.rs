@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::metric_names::is_share;
+use super::metric_names::{is_share, is_unit_interval};
 use super::record::{ItemRecord, RoundRecord};
 use crate::metrics::calibration::{calibration, Calibration};
 use crate::metrics::convergence::{changes, oscillations, sampling_epsilon, settled_round};
@@ -56,10 +56,11 @@ pub struct RoundValue {
 }
 
 impl RoundValue {
-    /// The mean of `values`, a share (every value 0 or 1) when `share`.
-    pub fn of(values: &[f64], share: bool) -> RoundValue {
+    /// The mean of metric `name`'s `values` (a share: Wilson; otherwise Student's t, kept
+    /// inside [0, 1] for a metric that cannot leave it, since its mean cannot either).
+    pub fn of(values: &[f64], name: &str) -> RoundValue {
         let n = values.len();
-        if share && values.iter().all(|&v| v == 0.0 || v == 1.0) {
+        if is_share(name) && values.iter().all(|&v| v == 0.0 || v == 1.0) {
             let p: Proportion = wilson(values.iter().filter(|&&v| v == 1.0).count(), n);
             let enough = n >= MIN_INTERVAL_N;
             RoundValue {
@@ -71,7 +72,10 @@ impl RoundValue {
             }
         } else {
             let m = mean_interval(values);
-            let bounds = m.bounds();
+            let bounds = m.bounds().map(|(low, high)| match is_unit_interval(name) {
+                true => (low.max(0.0), high.min(1.0)),
+                false => (low, high),
+            });
             RoundValue {
                 mean: m.mean,
                 n,
@@ -116,6 +120,8 @@ pub struct AnswerDynamics {
     /// Per round (aligned with `Summary::rounds`): the share of items whose answer differs from
     /// their previous self-correction round's (absent for the baseline and round 1).
     pub changed: Vec<Option<Proportion>>,
+    /// Mean number of rounds per item whose answer differs from the item's previous round's.
+    pub changes_per_item: f64,
     /// The share of items that return to an answer they had abandoned at least once.
     pub oscillating: Proportion,
     /// Mean number of such returns per item.
@@ -146,8 +152,8 @@ pub struct Summary {
     pub rounds: Vec<usize>,
     /// Per metric, per round: the mean over the items where the metric applies (absent: none).
     pub metrics: BTreeMap<String, Vec<Option<RoundValue>>>,
-    /// Per metric: every round against round 1, and every self-correction round against the
-    /// baseline (when there is one).
+    /// Per metric: every round after the first against round 1, and every self-correction round
+    /// against the baseline (when there is one).
     pub comparisons: BTreeMap<String, Vec<Comparison>>,
     /// Per metric, over the self-correction rounds.
     pub convergence: BTreeMap<String, Convergence>,
@@ -157,8 +163,10 @@ pub struct Summary {
     /// Mean concept score of the round input, per round and layer.
     pub concept_by_layer: Vec<Vec<f64>>,
     pub simulation: Option<GroupedSimulation>,
-    /// Spearman's ρ between the per-round means of the concept score and of the uncertainty.
-    pub concept_uncertainty: Option<Correlation>,
+    /// Spearman's ρ between the per-round means of a concept score and of the uncertainty, for
+    /// the concept (`concept.input`) and its two control directions: series that both trend
+    /// over rounds correlate whatever they measure, and the controls show how much.
+    pub concept_uncertainty: BTreeMap<String, Correlation>,
 }
 
 impl Summary {
@@ -176,7 +184,7 @@ impl Summary {
         for name in &names {
             let series: Vec<Option<RoundValue>> = rounds
                 .iter()
-                .map(|&r| Some(values(name, r)).filter(|v| !v.is_empty()).map(|v| RoundValue::of(&v, is_share(name))))
+                .map(|&r| Some(values(name, r)).filter(|v| !v.is_empty()).map(|v| RoundValue::of(&v, name)))
                 .collect();
             let corrected: Vec<(usize, RoundValue)> =
                 rounds.iter().zip(&series).filter(|(&r, _)| r > 0).filter_map(|(&r, s)| Some((r, (*s)?))).collect();
@@ -195,7 +203,10 @@ impl Summary {
             calibration: rounds.iter().map(|&r| round_calibration(items, r, seed)).collect(),
             concept_by_layer: concept_by_layer(items, &rounds),
             simulation: simulation(items, seed),
-            concept_uncertainty: concept_uncertainty(items, &rounds, seed),
+            concept_uncertainty: CONCEPT_SCORES
+                .iter()
+                .filter_map(|&c| Some((c.to_owned(), concept_uncertainty(items, &rounds, c, seed)?)))
+                .collect(),
             rounds,
             metrics,
             convergence,
@@ -207,12 +218,12 @@ fn value(item: &ItemRecord, name: &str, round: usize) -> Option<f64> {
     at(item, round)?.metrics.get(name).copied().filter(|v| v.is_finite())
 }
 
-/// Every round against round 1 and every self-correction round against the baseline, per
+/// Every later round against round 1 and every self-correction round against the baseline, per
 /// metric, with Holm's correction across the metrics of each pair of rounds.
 fn comparisons(items: &[ItemRecord], rounds: &[usize], names: &BTreeSet<&String>) -> BTreeMap<String, Vec<Comparison>> {
     let pairs: Vec<(usize, usize)> = rounds
         .iter()
-        .filter(|&&r| r != 1)
+        .filter(|&&r| r > 1)
         .map(|&r| (r, 1))
         .chain(rounds.iter().filter(|&&r| r > 0 && rounds.contains(&0)).map(|&r| (r, 0)))
         .collect();
@@ -255,23 +266,16 @@ fn answer_dynamics(items: &[ItemRecord], rounds: &[usize]) -> AnswerDynamics {
             (!moved.is_empty()).then(|| wilson(moved.iter().filter(|&&m| m).count(), moved.len()))
         })
         .collect();
-    let returns: Vec<usize> = items
-        .iter()
-        .map(|i| {
-            let keys: Vec<String> = i.rounds.iter().filter(|r| r.round > 0).map(answer_key).collect();
-            oscillations(&keys)
-        })
-        .collect();
+    let keys: Vec<Vec<String>> =
+        items.iter().map(|i| i.rounds.iter().filter(|r| r.round > 0).map(answer_key).collect()).collect();
+    let per_item = |count: fn(&[String]) -> usize| keys.iter().map(|k| count(k)).collect::<Vec<usize>>();
+    let (moves, returns) = (per_item(changes), per_item(oscillations));
     AnswerDynamics {
         changed,
+        changes_per_item: mean(&moves.iter().map(|&n| n as f64).collect::<Vec<_>>()),
         oscillating: wilson(returns.iter().filter(|&&n| n > 0).count(), returns.len()),
         oscillations_per_item: mean(&returns.iter().map(|&n| n as f64).collect::<Vec<_>>()),
     }
-}
-
-/// Changes per item over its self-correction rounds (for the per-item tables).
-pub fn answer_changes(item: &ItemRecord) -> usize {
-    changes(&item.rounds.iter().filter(|r| r.round > 0).map(answer_key).collect::<Vec<_>>())
 }
 
 /// Calibration of round `round`: the confidence of the highest-scored option against whether
@@ -333,11 +337,14 @@ fn simulation(items: &[ItemRecord], seed: u64) -> Option<GroupedSimulation> {
     simulate_grouped(&per_item, SIMULATION_FOLDS, seed)
 }
 
-/// ρ between the per-round means of the concept and of the uncertainty over the
-/// self-correction rounds, with an interval from resampling items (each resample recomputes
-/// every round's means): ten trending means correlate easily, and the interval says how much
-/// of that the items support.
-fn concept_uncertainty(items: &[ItemRecord], rounds: &[usize], seed: u64) -> Option<Correlation> {
+/// The concept score and its controls, each correlated with the uncertainty.
+pub const CONCEPT_SCORES: [&str; 3] = [CONCEPT, "concept.input.shuffled", "concept.input.random"];
+
+/// ρ between the per-round means of `concept` and of the uncertainty over the self-correction
+/// rounds, with an interval from resampling items (each resample recomputes every round's
+/// means): ten trending means correlate easily, and the interval says how much of that the
+/// items support.
+fn concept_uncertainty(items: &[ItemRecord], rounds: &[usize], concept: &str, seed: u64) -> Option<Correlation> {
     let corrected: Vec<usize> = rounds.iter().copied().filter(|&r| r > 0).collect();
     let rho_of = |sample: &[usize]| -> Option<f64> {
         let means = |name: &str| -> Option<Vec<f64>> {
@@ -349,7 +356,7 @@ fn concept_uncertainty(items: &[ItemRecord], rounds: &[usize], seed: u64) -> Opt
                 })
                 .collect()
         };
-        let (c, u) = (means(CONCEPT)?, means(UNCERTAINTY)?);
+        let (c, u) = (means(concept)?, means(UNCERTAINTY)?);
         (c.len() >= 3).then(|| spearman(&c, &u))
     };
     let all: Vec<usize> = (0..items.len()).collect();
@@ -449,8 +456,8 @@ mod tests {
         // Round 3 vs round 1: nothing moved.
         let same = against(3, 1);
         assert_eq!((same.difference.mean, same.difference.p_value), (0.0, Some(1.0)));
-        // Every round is compared with round 1 (0, 2, 3) and every corrected round with round 0.
-        assert_eq!(s.comparisons["score"].len(), 3 + 3);
+        // Rounds 2 and 3 are compared with round 1, and rounds 1–3 with the baseline.
+        assert_eq!(s.comparisons["score"].len(), 2 + 3);
     }
 
     #[test]
@@ -465,11 +472,12 @@ mod tests {
         assert_eq!(changed, vec![None, None, Some(0.25), Some(0.25)]);
         assert_eq!((s.answers.oscillating.successes, s.answers.oscillating.n), (2, 8));
         assert_eq!(s.answers.oscillations_per_item, 0.25);
+        // Items 0 and 1 change in rounds 2 and 3: 4 changes over 8 items.
+        assert_eq!(s.answers.changes_per_item, 0.5);
         // Confidence 0.9 everywhere; round 1 is right for 6 of 8: ECE |0.75 − 0.9| = 0.15.
         let c = s.calibration[1].as_ref().unwrap();
         assert!((c.calibration.ece - 0.15).abs() < 1e-12);
         assert!(c.ece_low.unwrap() <= 0.15 && c.ece_high.unwrap() >= 0.15);
         assert_eq!(s.concept_by_layer[2], vec![2.0, 1.0]);
-        assert_eq!(answer_changes(&run()[0]), 2);
     }
 }

@@ -2,8 +2,52 @@
 //! intervals, paired comparisons between rounds, every item's metrics and answers per round,
 //! calibration bins. Every number a report states can be recomputed from these files.
 
+use super::conditions::ConditionComparison;
 use super::record::ItemRecord;
 use super::summary::Summary;
+
+/// The comparisons of conditions item by item (`sclab report` with several runs of a task).
+pub fn conditions_csv(comparisons: &[ConditionComparison]) -> Result<String, csv::Error> {
+    let optional = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "metric",
+        "condition",
+        "against",
+        "quantity",
+        "n",
+        "mean_difference",
+        "ci95_low",
+        "ci95_high",
+        "p",
+        "p_holm",
+        "went_1_to_0",
+        "went_0_to_1",
+    ])?;
+    for c in comparisons {
+        let d = &c.difference;
+        w.write_record([
+            c.metric.clone(),
+            c.condition.clone(),
+            c.against.clone(),
+            c.quantity.clone(),
+            d.n.to_string(),
+            d.mean.to_string(),
+            optional(d.low),
+            optional(d.high),
+            optional(d.p_value),
+            optional(c.p_holm),
+            d.discordant.map(|x| x.0.to_string()).unwrap_or_default(),
+            d.discordant.map(|x| x.1.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    text(w)
+}
+
+fn text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
+    let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings"))
+}
 
 /// `(file name, CSV text)` of each table.
 pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> Result<Vec<(String, String)>, csv::Error> {
@@ -124,10 +168,6 @@ pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> Result<Vec<(String,
             ])?;
         }
     }
-    let text = |w: csv::Writer<Vec<u8>>| -> Result<String, csv::Error> {
-        let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
-        Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings"))
-    };
     Ok(vec![
         ("rounds.csv".into(), text(rounds)?),
         ("comparisons.csv".into(), text(comparisons)?),
