@@ -27,6 +27,8 @@ const charts = {
 const transcript = new Transcript($('transcript'));
 let current = null;
 let comparison = null;
+// The compared run's condition in words ("neutral review", …), its series' legend.
+let comparisonLabel = '';
 let modelInfo = null;
 let running = false;
 let saving = Promise.resolve();
@@ -64,7 +66,7 @@ function allItems(run) {
 function redraw() {
   const summary = current?.summary ?? null;
   const metrics = chartMetrics(current?.config.task ?? $('task').value, current?.headline ?? 'accuracy');
-  for (const [name, chart] of Object.entries(charts)) chart.update(summary, metrics[name], comparison);
+  for (const [name, chart] of Object.entries(charts)) chart.update(summary, metrics[name], comparison, comparisonLabel);
   // A canvas is sized from its layout, so a figure is shown before it is drawn.
   const heatmap = $('heatmap').closest('figure');
   heatmap.hidden = !summary?.concept_by_layer.length;
@@ -367,7 +369,9 @@ $('model-file').addEventListener('change', () => {
 });
 $('compare').addEventListener('change', async () => {
   const id = $('compare').value;
-  comparison = id ? (await listRuns()).find((r) => r.id === id)?.summary ?? null : null;
+  const run = id ? (await listRuns()).find((r) => r.id === id) : null;
+  comparison = run?.summary ?? null;
+  comparisonLabel = run ? `${run.config.task}, ${await client.request('condition', { config: run.config })}` : '';
   redraw();
 });
 $('transcript-item').addEventListener('change', () => {

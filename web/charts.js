@@ -56,7 +56,7 @@ export class Chart {
     this.plot = null;
   }
 
-  update(summary, metrics, previous) {
+  update(summary, metrics, previous, previousLabel = 'previous run') {
     const rounds = [...new Set([...(summary?.rounds ?? []), ...(previous?.rounds ?? [])])].sort((a, b) => a - b);
     const data = [rounds];
     const series = [{ label: 'round' }];
@@ -81,7 +81,7 @@ export class Chart {
       const p = previous && seriesOf(previous, name);
       if (p) {
         data.push(align(rounds, previous.rounds, p.mean));
-        series.push({ label: `${label} (previous run)`, stroke: color, dash: [6, 4], width: 1.5, points: { show: false } });
+        series.push({ label: `${label} (${previousLabel})`, stroke: color, dash: [6, 4], width: 1.5, points: { show: false } });
       }
     });
     this.element.dataset.points = JSON.stringify(points);

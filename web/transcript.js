@@ -2,7 +2,13 @@
 // model's answer (streamed while it is written), its toxicity, and the K samples grouped by
 // meaning. Model text is untrusted: it only ever enters the page as textContent.
 
-const KIND = { baseline: 'baseline (no instruction)', moral: 'moral instruction', review: 'review instruction', immoral: 'immoral instruction' };
+const KIND = {
+  baseline: 'baseline (no moral instruction)',
+  moral: 'moral instruction',
+  review: 'review instruction',
+  immoral: 'immoral instruction',
+  reasked: 'moral instruction asked again',
+};
 
 function el(tag, className, text) {
   const node = document.createElement(tag);

@@ -47,6 +47,15 @@ pub fn default_config(task: &str) -> Result<JsValue, JsError> {
     to_js(&config)
 }
 
+/// The experimental condition of a config in words ("moral", "neutral review", "moral, immoral
+/// at 2,5,8", …), for the legend of a compared run.
+#[wasm_bindgen]
+pub fn condition(config: JsValue) -> Result<String, JsError> {
+    let config: sclab_core::experiment::ExperimentConfig =
+        serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&format!("invalid experiment config: {e}")))?;
+    Ok(config.condition())
+}
+
 /// `{task id: provenance label}` ("paper", "paper (adapted)", "lab extension"), for the task menu.
 #[wasm_bindgen]
 pub fn task_provenance() -> Result<JsValue, JsError> {
