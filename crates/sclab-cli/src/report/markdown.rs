@@ -65,17 +65,7 @@ pub fn charts(header: &Header, summary: &Summary) -> Vec<(String, String)> {
         .collect();
     if !reliability.is_empty() {
         files.push(("reliability.svg".into(), svg::reliability_diagram(&format!("{task}: reliability"), &reliability)));
-        let ece: Vec<(f64, f64, f64, f64)> = summary
-            .rounds
-            .iter()
-            .zip(&summary.calibration)
-            .filter_map(|(&r, c)| {
-                let c = c.as_ref()?;
-                let e = c.calibration.ece;
-                Some((r as f64, e, c.ece_low.unwrap_or(e), c.ece_high.unwrap_or(e)))
-            })
-            .collect();
-        let series = [Series { label: "ECE, 95 % bootstrap CI", colour: PALETTE[0], points: ece }];
+        let series = [Series { label: "ECE, 95 % bootstrap CI", colour: PALETTE[0], points: ece_points(summary) }];
         files.push(("chart-ece.svg".into(), svg::line_chart(&format!("{task}: ECE per round"), "ECE", &series, true)));
     }
     if summary.concept_by_layer.iter().any(|l| !l.is_empty()) {
@@ -84,6 +74,29 @@ pub fn charts(header: &Header, summary: &Summary) -> Vec<(String, String)> {
         files.push(("concept-layers.svg".into(), svg::heatmap(&title, &summary.rounds, &summary.concept_by_layer)));
     }
     files
+}
+
+/// `(round, ECE, low, high)` of every round with calibration; bounds at the ECE without an interval.
+pub fn ece_points(summary: &Summary) -> Vec<(f64, f64, f64, f64)> {
+    summary
+        .rounds
+        .iter()
+        .zip(&summary.calibration)
+        .filter_map(|(&r, c)| {
+            let c = c.as_ref()?;
+            let e = c.calibration.ece;
+            Some((r as f64, e, c.ece_low.unwrap_or(e), c.ece_high.unwrap_or(e)))
+        })
+        .collect()
+}
+
+/// " [low, high]" of an interval (signed for differences), or nothing where there is none.
+pub fn interval_text(low: Option<f64>, high: Option<f64>, signed: bool) -> String {
+    match (low, high) {
+        (Some(l), Some(h)) if signed => format!(" [{l:+.3}, {h:+.3}]"),
+        (Some(l), Some(h)) => format!(" [{l:.3}, {h:.3}]"),
+        _ => String::new(),
+    }
 }
 
 /// `(round, index)` of the first self-correction round and of the last round.
@@ -110,10 +123,7 @@ pub fn cell(m: &Option<RoundValue>) -> String {
 pub fn difference_cell(c: Option<&Comparison>) -> String {
     let Some(c) = c else { return "–".into() };
     let d = &c.difference;
-    let interval = match (d.low, d.high) {
-        (Some(low), Some(high)) => format!(" [{low:+.3}, {high:+.3}]"),
-        _ => String::new(),
-    };
+    let interval = interval_text(d.low, d.high, true);
     let p = c.p_holm.map(|p| format!(", p<sub>Holm</sub> {}", p_text(p))).unwrap_or_else(|| " (n < 5)".into());
     let moved = d.discordant.map(|(down, up)| format!(", {down}↓ {up}↑")).unwrap_or_default();
     format!("{:+.3}{interval}{p}{moved}", d.mean)
@@ -247,10 +257,7 @@ abandoned: {} of {} ({:.2} returns per item).\n",
         let _ = writeln!(md, "| round | ECE [95 % bootstrap CI] | MCE |\n|---|---|---|");
         for (round, c) in summary.rounds.iter().zip(&summary.calibration) {
             if let Some(c) = c {
-                let interval = match (c.ece_low, c.ece_high) {
-                    (Some(l), Some(h)) => format!(" [{l:.3}, {h:.3}]"),
-                    _ => String::new(),
-                };
+                let interval = interval_text(c.ece_low, c.ece_high, false);
                 let _ = writeln!(md, "| {round} | {:.3}{interval} | {:.3} |", c.calibration.ece, c.calibration.mce);
             }
         }
@@ -271,10 +278,6 @@ projection from the midpoint of the two contrast sets.\n"
     let _ = writeln!(md, "## Concept and uncertainty (the paper's simulation)\n");
     match &summary.simulation {
         Some(s) => {
-            let interval = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
-                (Some(l), Some(h)) => format!(" [{l:+.3}, {h:+.3}]"),
-                _ => String::new(),
-            };
             let _ = writeln!(
                 md,
                 "Logistic regression of \"uncertainty (`entropy.cluster_nll`) did not rise\" on Δ`concept.input` between \
@@ -288,9 +291,9 @@ consecutive rounds, {}-fold cross-validated over {} items ({} pairs; an item's p
                 s.base_rate.max(1.0 - s.base_rate),
                 s.accuracy,
                 s.auc,
-                interval(s.auc_low, s.auc_high),
+                interval_text(s.auc_low, s.auc_high, true),
                 s.coefficient,
-                interval(s.coefficient_low, s.coefficient_high)
+                interval_text(s.coefficient_low, s.coefficient_high, true)
             );
         }
         None => {
@@ -305,11 +308,7 @@ self-correction rounds, with 95 % item-bootstrap intervals; the control directio
 trend over rounds correlate anyway:\n\n| concept score | ρ [95 % CI] |\n|---|---|"
         );
         for (name, r) in &summary.concept_uncertainty {
-            let interval = match (r.low, r.high) {
-                (Some(l), Some(h)) => format!(" [{l:+.3}, {h:+.3}]"),
-                _ => String::new(),
-            };
-            let _ = writeln!(md, "| `{name}` | {:+.3}{interval} |", r.rho);
+            let _ = writeln!(md, "| `{name}` | {:+.3}{} |", r.rho, interval_text(r.low, r.high, true));
         }
         md.push('\n');
     }

@@ -11,7 +11,7 @@ use sclab_core::experiment::record::{Header, ItemRecord};
 use sclab_core::experiment::summary::Summary;
 use sclab_core::protocol::ImmoralRounds;
 
-use super::markdown::{cell, points, PALETTE};
+use super::markdown::{cell, ece_points, interval_text, p_text, points, PALETTE};
 use super::svg::{self, Series};
 
 /// One results file with its aggregate.
@@ -120,11 +120,8 @@ otherwise; `rT-r1` is the difference of each item's change; p Holm-corrected wit
             );
             for c in &task_comparisons {
                 let d = &c.difference;
-                let interval = match (d.low, d.high) {
-                    (Some(l), Some(h)) => format!(" [{l:+.3}, {h:+.3}]"),
-                    _ => String::new(),
-                };
-                let p = c.p_holm.map_or("–".to_owned(), super::markdown::p_text);
+                let interval = interval_text(d.low, d.high, true);
+                let p = c.p_holm.map_or("–".to_owned(), p_text);
                 let _ = writeln!(
                     md,
                     "| `{}` | {} | {} | {} | {:+.3}{interval} | {p} |",
@@ -169,17 +166,4 @@ otherwise; `rT-r1` is the difference of each item's change; p Holm-corrected wit
         let _ = writeln!(md, "\nCSV: [conditions.csv](conditions.csv) (conditions compared item by item).");
     }
     Ok((files, md))
-}
-
-fn ece_points(summary: &Summary) -> Vec<(f64, f64, f64, f64)> {
-    summary
-        .rounds
-        .iter()
-        .zip(&summary.calibration)
-        .filter_map(|(&r, c)| {
-            let c = c.as_ref()?;
-            let e = c.calibration.ece;
-            Some((r as f64, e, c.ece_low.unwrap_or(e), c.ece_high.unwrap_or(e)))
-        })
-        .collect()
 }

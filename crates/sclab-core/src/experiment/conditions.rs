@@ -22,10 +22,6 @@ pub struct ConditionComparison {
     pub p_holm: Option<f64>,
 }
 
-fn value(item: &ItemRecord, metric: &str, round: usize) -> Option<f64> {
-    item.rounds.iter().find(|r| r.round == round)?.metrics.get(metric).copied().filter(|v| v.is_finite())
-}
-
 /// `other` − `base`, item by item (matched by id), for each metric at `rounds` and at the last
 /// round both runs have, and in its change from round 1 to that last round (a difference of
 /// differences: does the condition change how far the metric moves?). Runs are given with
@@ -52,8 +48,8 @@ pub fn compare_conditions(
         }
         for (quantity, round, change) in quantities {
             let of = |i: &ItemRecord| match change {
-                true => Some(value(i, metric, round)? - value(i, metric, 1)?),
-                false => value(i, metric, round),
+                true => Some(i.metric(metric, round)? - i.metric(metric, 1)?),
+                false => i.metric(metric, round),
             };
             let (before, after): (Vec<f64>, Vec<f64>) = base
                 .0

@@ -71,6 +71,18 @@ pub struct ItemRecord {
     pub rounds: Vec<RoundRecord>,
 }
 
+impl ItemRecord {
+    /// Round `round` of this item, if it ran.
+    pub fn round(&self, round: usize) -> Option<&RoundRecord> {
+        self.rounds.iter().find(|r| r.round == round)
+    }
+
+    /// Metric `name` in round `round`, where it was measured and is a number.
+    pub fn metric(&self, name: &str, round: usize) -> Option<f64> {
+        self.round(round)?.metrics.get(name).copied().filter(|v| v.is_finite())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundRecord {
     pub round: usize,

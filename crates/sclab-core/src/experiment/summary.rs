@@ -31,10 +31,6 @@ pub const SIMULATION_FOLDS: usize = 5;
 /// Item-bootstrap resamples behind the ECE and correlation intervals.
 pub const BOOTSTRAP_RESAMPLES: usize = 1000;
 
-fn at(item: &ItemRecord, round: usize) -> Option<&RoundRecord> {
-    item.rounds.iter().find(|r| r.round == round)
-}
-
 /// How an interval was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -178,7 +174,7 @@ impl Summary {
         let names: BTreeSet<&String> =
             items.iter().flat_map(|i| i.rounds.iter().flat_map(|r| r.metrics.keys())).collect();
         let values =
-            |name: &str, round: usize| -> Vec<f64> { items.iter().filter_map(|i| value(i, name, round)).collect() };
+            |name: &str, round: usize| -> Vec<f64> { items.iter().filter_map(|i| i.metric(name, round)).collect() };
         let mut metrics = BTreeMap::new();
         let mut convergence = BTreeMap::new();
         for name in &names {
@@ -214,10 +210,6 @@ impl Summary {
     }
 }
 
-fn value(item: &ItemRecord, name: &str, round: usize) -> Option<f64> {
-    at(item, round)?.metrics.get(name).copied().filter(|v| v.is_finite())
-}
-
 /// Every later round against round 1 and every self-correction round against the baseline, per
 /// metric, with Holm's correction across the metrics of each pair of rounds.
 fn comparisons(items: &[ItemRecord], rounds: &[usize], names: &BTreeSet<&String>) -> BTreeMap<String, Vec<Comparison>> {
@@ -232,7 +224,7 @@ fn comparisons(items: &[ItemRecord], rounds: &[usize], names: &BTreeSet<&String>
         let mut family: Vec<(String, PairedDifference)> = Vec::new();
         for name in names {
             let (before, after): (Vec<f64>, Vec<f64>) =
-                items.iter().filter_map(|i| Some((value(i, name, against)?, value(i, name, round)?))).unzip();
+                items.iter().filter_map(|i| Some((i.metric(name, against)?, i.metric(name, round)?))).unzip();
             if !before.is_empty() {
                 family.push(((*name).clone(), paired_difference(&before, &after, is_share(name))));
             }
@@ -262,7 +254,7 @@ fn answer_dynamics(items: &[ItemRecord], rounds: &[usize]) -> AnswerDynamics {
         .map(|&r| {
             let previous = rounds.iter().rev().find(|&&p| p < r && p > 0).copied()?;
             let moved: Vec<bool> =
-                items.iter().filter_map(|i| Some(answer_key(at(i, r)?) != answer_key(at(i, previous)?))).collect();
+                items.iter().filter_map(|i| Some(answer_key(i.round(r)?) != answer_key(i.round(previous)?))).collect();
             (!moved.is_empty()).then(|| wilson(moved.iter().filter(|&&m| m).count(), moved.len()))
         })
         .collect();
@@ -285,7 +277,7 @@ fn round_calibration(items: &[ItemRecord], round: usize, seed: u64) -> Option<Ro
     let pairs: Vec<(f64, bool)> = items
         .iter()
         .filter_map(|i| {
-            let r = at(i, round)?;
+            let r = i.round(round)?;
             let right = correct.iter().find_map(|m| r.metrics.get(m))?;
             Some((r.qa.as_ref()?.confidence, *right == 1.0))
         })
@@ -307,7 +299,7 @@ fn concept_by_layer(items: &[ItemRecord], rounds: &[usize]) -> Vec<Vec<f64>> {
     rounds
         .iter()
         .map(|&r| {
-            let layers: Vec<&Vec<f64>> = items.iter().filter_map(|i| Some(&at(i, r)?.concept_input_layers)).collect();
+            let layers: Vec<&Vec<f64>> = items.iter().filter_map(|i| Some(&i.round(r)?.concept_input_layers)).collect();
             let width = layers.iter().map(|l| l.len()).min().unwrap_or(0);
             (0..width).map(|l| mean(&layers.iter().map(|v| v[l]).collect::<Vec<_>>())).collect()
         })
@@ -351,7 +343,7 @@ fn concept_uncertainty(items: &[ItemRecord], rounds: &[usize], concept: &str, se
             corrected
                 .iter()
                 .map(|&r| {
-                    let v: Vec<f64> = sample.iter().filter_map(|&i| value(&items[i], name, r)).collect();
+                    let v: Vec<f64> = sample.iter().filter_map(|&i| items[i].metric(name, r)).collect();
                     (!v.is_empty()).then(|| mean(&v))
                 })
                 .collect()

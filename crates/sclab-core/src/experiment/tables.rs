@@ -8,7 +8,6 @@ use super::summary::Summary;
 
 /// The comparisons of conditions item by item (`sclab report` with several runs of a task).
 pub fn conditions_csv(comparisons: &[ConditionComparison]) -> Result<String, csv::Error> {
-    let optional = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "metric",
@@ -44,6 +43,16 @@ pub fn conditions_csv(comparisons: &[ConditionComparison]) -> Result<String, csv
     text(w)
 }
 
+/// An optional number as a CSV cell: empty where there is none.
+fn optional(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// A unit enum's name as it is serialised (`wilson`, `paired_t`, `review`).
+fn name_of(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 fn text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
     let bytes = w.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings"))
@@ -51,7 +60,6 @@ fn text(w: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
 
 /// `(file name, CSV text)` of each table.
 pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> Result<Vec<(String, String)>, csv::Error> {
-    let optional = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut rounds = csv::Writer::from_writer(Vec::new());
     rounds.write_record(["metric", "round", "mean", "ci95_low", "ci95_high", "interval", "n"])?;
     for (name, series) in &summary.metrics {
@@ -63,10 +71,7 @@ pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> Result<Vec<(String,
                     m.mean.to_string(),
                     optional(m.low),
                     optional(m.high),
-                    serde_json::to_value(m.interval)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    name_of(m.interval),
                     m.n.to_string(),
                 ])?;
             }
@@ -90,8 +95,7 @@ pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> Result<Vec<(String,
     for (name, list) in &summary.comparisons {
         for c in list {
             let d = &c.difference;
-            let test =
-                serde_json::to_value(d.test).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let test = name_of(d.test);
             comparisons.write_record([
                 name.clone(),
                 c.round.to_string(),
@@ -114,8 +118,7 @@ pub fn csv_files(items: &[ItemRecord], summary: &Summary) -> Result<Vec<(String,
     answers.write_record(["item", "category", "round", "kind", "parsed_option", "scored_option", "answer"])?;
     for item in items {
         for round in &item.rounds {
-            let kind = serde_json::to_value(round.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
-            let kind = kind.unwrap_or_default();
+            let kind = name_of(round.kind);
             for (name, value) in &round.metrics {
                 per_item.write_record([
                     item.id.clone(),
