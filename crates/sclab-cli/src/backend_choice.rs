@@ -41,8 +41,9 @@ pub fn choose_with(
     let ctx = match pollster::block_on(open_preferred(choice.preference())).context("--backend gpu")? {
         Placement::Gpu(ctx) => ctx,
         Placement::Cpu(why) => {
-            if let Some(why) = why {
-                eprintln!("running on the CPU: {why}");
+            match why {
+                Some(why) => eprintln!("running on the CPU: {why}"),
+                None => eprintln!("running on the CPU"),
             }
             return Ok(AnyBackend::Cpu(cpu));
         }

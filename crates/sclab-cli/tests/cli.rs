@@ -31,6 +31,24 @@ fn chat_answers_the_same_on_the_gpu_backend() {
 }
 
 #[test]
+fn a_headless_machine_hears_one_line_about_the_engine() {
+    // No display and no session, as on a server or in CI: the GPU probe of --backend auto must
+    // not print libwayland's XDG_RUNTIME_DIR error, and the engine that runs is named once.
+    let out = Command::new(env!("CARGO_BIN_EXE_sclab"))
+        .args(["chat", "--prompt", "Hi", "--max-tokens", "1", "--backend", "auto"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .expect("sclab runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+    assert_eq!(stderr.lines().filter(|line| line.starts_with("running on the")).count(), 1, "{stderr}");
+}
+
+#[test]
 fn chat_answers_paris_greedily() {
     let out = json(&sclab(&["chat", "--prompt", "What is the capital of France?", "--json"]));
     assert_eq!(out["text"], "The capital of France is Paris.");

@@ -21,6 +21,21 @@ pub enum GpuError {
     TooLarge { what: String, bytes: u64, limit: u64 },
 }
 
+/// Keeps a headless machine's GPU probe quiet. Mesa's device-select Vulkan layer (an implicit
+/// layer every Mesa install enables) asks the Wayland compositor which GPU drives the display,
+/// and libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment."
+/// where there is no session, once per probe, which users read as a failure. Without a display
+/// there is no display GPU to prefer, so the layer is switched off through its own
+/// `NODEVICE_SELECT` switch; a choice the user made in the environment is kept. It sets an
+/// environment variable, so call it first thing in `main`, before any thread starts.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn quiet_headless_probe() {
+    let has_display = ["WAYLAND_DISPLAY", "DISPLAY"].iter().any(|var| std::env::var_os(var).is_some());
+    if !has_display && std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,

@@ -18,6 +18,8 @@ mod workspace;
 
 pub use any_backend::{open_preferred, AnyBackend, Placement, Preference, GPU_CACHE_POSITIONS};
 pub use backend::GpuBackend;
+#[cfg(not(target_arch = "wasm32"))]
+pub use context::quiet_headless_probe;
 pub use context::{GpuContext, GpuError, Health};
 pub use kernels::{rope_table, AttentionShape, Kernels, StoreShape, PAGE};
 pub use matrix::{GpuMatrix, MatrixPart, WeightFormat};
