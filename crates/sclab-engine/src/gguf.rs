@@ -42,34 +42,19 @@ impl GgufFile {
                 detail: format!("it starts with {magic:02x?}, not the GGUF magic {GGUF_MAGIC:02x?}"),
             });
         }
+        let corrupt = |detail| EngineError::Corrupt { path: name.to_owned(), detail };
+        let layout = crate::gguf_layout::survey(&mut reader, file_len).map_err(corrupt)?;
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
         let content = Content::read(&mut reader).map_err(|e| EngineError::Corrupt {
             path: name.to_owned(),
             detail: format!("its header cannot be read ({e})"),
         })?;
-        let this = Self { path: name.to_owned(), reader, content };
-        this.check_tensor_extents(file_len)?;
-        Ok(this)
+        layout.check_tensors(&content).map_err(corrupt)?;
+        Ok(Self { path: name.to_owned(), reader, content })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Every tensor must lie inside the file: a cut-off download fails here, at open, rather
-    /// than half way through loading.
-    fn check_tensor_extents(&self, file_len: u64) -> Result<()> {
-        for (name, info) in &self.content.tensor_infos {
-            let bytes = tensor_bytes(info.ggml_dtype, info.shape.elem_count());
-            let end = self.content.tensor_data_offset + info.offset + bytes as u64;
-            if end > file_len {
-                return Err(EngineError::Corrupt {
-                    path: self.path.clone(),
-                    detail: format!("tensor `{name}` ends at byte {end} but the file has only {file_len} bytes"),
-                });
-            }
-        }
-        Ok(())
     }
 
     pub fn get(&self, key: &str) -> Result<&Value> {

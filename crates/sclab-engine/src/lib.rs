@@ -12,6 +12,7 @@ pub mod cpu_backend;
 pub mod embedder;
 mod error;
 pub mod gguf;
+mod gguf_layout;
 mod interleaved;
 pub mod kv_cache;
 pub mod llama;

@@ -75,3 +75,77 @@ fn in_memory_bytes_load_and_fail_like_files() {
     let zip = load_from_reader("x.zip", Box::new(std::io::Cursor::new(b"PK\x03\x04".to_vec())));
     assert!(matches!(zip, Err(EngineError::NotGguf { .. })));
 }
+
+/// A GGUF header written byte by byte, so that it can claim what no writer would.
+struct Header(Vec<u8>);
+
+impl Header {
+    fn new(tensors: u64, entries: u64) -> Self {
+        Self([&b"GGUF"[..], &3u32.to_le_bytes(), &tensors.to_le_bytes(), &entries.to_le_bytes()].concat())
+    }
+    fn u32(mut self, value: u32) -> Self {
+        self.0.extend(value.to_le_bytes());
+        self
+    }
+    fn u64(mut self, value: u64) -> Self {
+        self.0.extend(value.to_le_bytes());
+        self
+    }
+    fn string(self, text: &str) -> Self {
+        let mut this = self.u64(text.len() as u64);
+        this.0.extend(text.as_bytes());
+        this
+    }
+    /// One tensor's entry in the table: name, dimensions, type F32, offset.
+    fn tensor(self, name: &str, dims: &[u64]) -> Self {
+        let this = self.string(name).u32(dims.len() as u32);
+        dims.iter().fold(this, |this, &d| this.u64(d)).u32(0).u64(0)
+    }
+    fn corrupt(mut self) -> String {
+        self.0.resize(self.0.len() + 256, 0); // some tensor data
+        match load_from_reader("claims.gguf", Box::new(std::io::Cursor::new(self.0))) {
+            Err(e @ EngineError::Corrupt { .. }) => e.to_string(),
+            Err(e) => panic!("refused, but not as corrupt: {e}"),
+            Ok(_) => panic!("loaded"),
+        }
+    }
+}
+
+#[test]
+fn absurd_header_sizes_are_refused_before_anything_is_allocated() {
+    let huge = 1u64 << 40;
+    let cases = [
+        (Header::new(0, 1).u64(huge), "a metadata key at byte 32 claims 1099511627776 bytes"),
+        (Header::new(0, 1 << 60), "declares 1152921504606846976 metadata entries"),
+        (Header::new(1 << 59, 0), "and 576460752303423488 tensors"),
+        (
+            Header::new(0, 1).string("tokenizer.ggml.tokens").u32(9).u32(8).u64(huge),
+            "an array at byte 69 claims 1099511627776 elements",
+        ),
+        (
+            Header::new(1, 0).tensor("token_embd.weight", &[huge]),
+            "tensor `token_embd.weight` ends at byte 4398046511200",
+        ),
+        (
+            Header::new(1, 0).tensor("token_embd.weight", &[1 << 32, 1 << 32, 1 << 32]),
+            "tensor `token_embd.weight` claims shape [4294967296, 4294967296, 4294967296], more than",
+        ),
+        (Header::new(1, 0).tensor("output.weight", &[8, 8, 8, 8, 8]), "has 5 dimensions; GGUF allows 4"),
+        (Header::new(2, 0).tensor("a", &[8]).tensor("a", &[8]), "tensor `a` is declared twice"),
+    ];
+    for (header, expected) in cases {
+        let err = header.corrupt();
+        assert!(err.contains(expected), "{err}\nexpected: {expected}");
+    }
+}
+
+/// candle divides by the declared alignment: 0 must be refused before it reads the header.
+#[test]
+fn an_alignment_that_is_no_power_of_two_is_refused() {
+    for (value_type, value) in [(4u32, 0u32), (4, 24), (0, 0)] {
+        let header = Header::new(0, 1).string("general.alignment").u32(value_type);
+        let header = if value_type == 0 { Header([header.0, vec![value as u8]].concat()) } else { header.u32(value) };
+        let err = header.corrupt();
+        assert!(err.contains(&format!("general.alignment is {value}, not a power of two")), "{err}");
+    }
+}
