@@ -138,7 +138,7 @@ fn read_shard(path: &Path) -> anyhow::Result<ShardFile> {
     // in half a line, which is left out like an unfinished item).
     let results = results_file::read(path)?;
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text[..results.valid_len as usize].lines();
+    let mut lines = text[..results.valid_len].lines();
     let header_line = lines.next().context("a results file starts with its header")?.to_owned();
     let header = serde_json::from_str(&header_line)?;
     let items = results.items.into_iter().map(|i| i.id).zip(lines.map(str::to_owned)).collect();

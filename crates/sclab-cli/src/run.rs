@@ -207,7 +207,7 @@ fn open_results(
         bail!("{} was written with another model file ({})", args.out.display(), previous.header.model.name);
     }
     let file = OpenOptions::new().write(true).open(&args.out)?;
-    file.set_len(previous.valid_len)?;
+    file.set_len(previous.valid_len as u64)?;
     let mut file = file;
     use std::io::Seek;
     file.seek(std::io::SeekFrom::End(0))?;

@@ -22,6 +22,45 @@ pub enum Line {
     Item(ItemRecord),
 }
 
+/// A results file read back: its header and every whole item.
+#[derive(Debug)]
+pub struct Results {
+    pub header: Header,
+    pub items: Vec<ItemRecord>,
+    /// Bytes of whole, valid lines; anything after them is a line cut short by a crash.
+    pub valid_len: usize,
+}
+
+impl Results {
+    /// The results in `text`, the contents of a file that a run appends to line by line. The
+    /// last line may be cut short (a run killed while writing): it is left out, and a resumed
+    /// run overwrites it. Anything else that is not a results line is refused, by line number.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut header = None;
+        let mut items = Vec::new();
+        let mut valid_len = 0;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            let end = valid_len + line.len();
+            let complete = line.ends_with('\n');
+            match serde_json::from_str::<Line>(line.trim_end()) {
+                Ok(Line::Header(h)) if i == 0 => {
+                    h.check_version()?;
+                    header = Some(*h);
+                }
+                Ok(Line::Header(_)) => return Err(format!("line {} is a second header", i + 1)),
+                Ok(Line::Item(_)) if i == 0 => return Err("the first line is not a results header".into()),
+                Ok(Line::Item(item)) if complete => items.push(item),
+                _ if end == text.len() && i > 0 => break,
+                Ok(Line::Item(_)) => return Err(format!("line {} is cut short", i + 1)),
+                Err(e) => return Err(format!("line {} is not a results line: {e}", i + 1)),
+            }
+            valid_len = end;
+        }
+        let header = header.ok_or("it holds no results header")?;
+        Ok(Self { header, items, valid_len })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
     pub schema: String,
@@ -112,4 +151,58 @@ pub struct SampleRecord {
     pub tokens: usize,
     pub log_prob: f64,
     pub cluster: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(line: Line) -> String {
+        serde_json::to_string(&line).unwrap() + "\n"
+    }
+
+    fn header() -> String {
+        let config: ExperimentConfig = serde_json::from_str(r#"{"task": "custom", "prompt": "Hi"}"#).unwrap();
+        let model = ModelRecord {
+            name: "tiny.gguf".into(),
+            sha256: "00".into(),
+            architecture: "llama".into(),
+            layers: 2,
+            backend: "cpu".into(),
+        };
+        line(Line::Header(Box::new(Header::new(config, model, vec![0.5, 0.5], "sclab test".into()))))
+    }
+
+    fn item(id: &str) -> String {
+        let truth = crate::tasks::Truth::Generation;
+        line(Line::Item(ItemRecord { id: id.into(), category: None, query: "Hi".into(), truth, rounds: Vec::new() }))
+    }
+
+    #[test]
+    fn a_line_cut_short_at_the_end_is_left_out() {
+        let whole = format!("{}{}", header(), item("a"));
+        let cut = item("b");
+        let text = format!("{whole}{}", &cut[..cut.len() / 2]);
+        let results = Results::parse(&text).unwrap();
+        assert_eq!(results.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(results.valid_len, whole.len());
+        // A whole last line without its newline is cut short too: it may be half an item.
+        let unterminated = format!("{whole}{}", item("b").trim_end());
+        assert_eq!(Results::parse(&unterminated).unwrap().valid_len, whole.len());
+    }
+
+    #[test]
+    fn anything_else_that_is_not_a_results_line_is_refused_by_number() {
+        let cases = [
+            (String::new(), "it holds no results header"),
+            (item("a"), "the first line is not a results header"),
+            (format!("{}{}{}", header(), header(), item("a")), "line 2 is a second header"),
+            (format!("{}not json\n{}", header(), item("a")), "line 2 is not a results line"),
+            (header().replace("\"version\":2", "\"version\":1"), "version 1 is not sclab-results version 2"),
+        ];
+        for (text, expected) in cases {
+            let err = Results::parse(&text).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+        }
+    }
 }
