@@ -68,13 +68,23 @@ impl ModelConfig {
                 )));
             }
         }
+        // Each layer has tensors of its own: a count beyond the file's tensors is damage, and
+        // would size allocations before any tensor is looked up.
+        let n_layers = gguf.get_usize(&key("block_count"))?;
+        let tensors = gguf.content.tensor_infos.len();
+        if n_layers == 0 || n_layers > tensors {
+            return Err(EngineError::Corrupt {
+                path: gguf.path().to_owned(),
+                detail: format!("it declares {n_layers} layers but holds {tensors} tensors"),
+            });
+        }
         let vocab_size = gguf.get_array("tokenizer.ggml.tokens")?.len();
         let rope_base = match gguf.get_opt(&key("rope.freq_base")) {
             Some(_) => gguf.get_f32(&key("rope.freq_base"))?,
             None => 10_000.0,
         };
         Ok(Self {
-            n_layers: gguf.get_usize(&key("block_count"))?,
+            n_layers,
             ffn_size: gguf.get_usize(&key("feed_forward_length"))?,
             context_length: gguf.get_usize(&key("context_length"))?,
             rms_eps: gguf.get_f32(&key("attention.layer_norm_rms_epsilon"))?,

@@ -149,3 +149,17 @@ fn an_alignment_that_is_no_power_of_two_is_refused() {
         assert!(err.contains(&format!("general.alignment is {value}, not a power of two")), "{err}");
     }
 }
+
+/// The layer count sizes allocations before any layer's tensors are looked up: one beyond the
+/// file's tensors is refused (it aborted on allocating 2^32 layers).
+#[test]
+fn a_layer_count_beyond_the_tensors_is_refused() {
+    let mut bytes = tiny_model_bytes(&TinySpec::default());
+    let key = b"llama.block_count";
+    let value = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len() + 4; // after its type
+    bytes[value..value + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    match load_from_reader("layers.gguf", Box::new(std::io::Cursor::new(bytes))) {
+        Err(e) => assert!(e.to_string().contains("it declares 4294967295 layers but holds"), "{e}"),
+        Ok(_) => panic!("loaded"),
+    }
+}
