@@ -216,7 +216,7 @@ test('the model runs on WebGPU when chosen, and auto leaves a software adapter t
   await page.close();
 });
 
-test('a damaged shared link and a bad model file are explained, and the lab keeps working', async () => {
+test('a damaged shared link and bad model files are explained, and the lab keeps working', async () => {
   const page = await context.newPage();
   page.errors = [];
   await page.goto(`${base}#config=bm90IGpzb24`);
@@ -235,8 +235,36 @@ test('a damaged shared link and a bad model file are explained, and the lab keep
     { timeout: 120_000 },
   );
   assert.match(await page.textContent('#info-name'), /^SmolLM2/);
+  // A header that claims a tensor of 2^40 bytes is refused before anything is allocated: the
+  // worker survives, says why, and the default model comes back again.
+  await page.setInputFiles('#model-file', { name: 'huge.gguf', mimeType: 'application/octet-stream', buffer: hugeTensorGguf() });
+  await page.waitForFunction(() => document.getElementById('notice').textContent.includes('huge.gguf'));
+  assert.match(await page.textContent('#notice'), /tensor `token_embd\.weight` claims shape \[274877906944\], more than this engine can address/);
+  await page.waitForFunction(
+    () => !document.getElementById('run').disabled && document.getElementById('model-status').textContent.startsWith('Ready'),
+    null,
+    { timeout: 120_000 },
+  );
+  assert.match(await page.textContent('#info-name'), /^SmolLM2/);
   await page.close();
 });
+
+/** A GGUF (version 3) whose one tensor claims 2^38 F32 elements, 2^40 bytes, in a file of 600. */
+function hugeTensorGguf() {
+  const name = Buffer.from('token_embd.weight');
+  const header = Buffer.alloc(32);
+  header.write('GGUF', 0);
+  header.writeUInt32LE(3, 4);
+  header.writeBigUInt64LE(1n, 8); // tensors
+  header.writeBigUInt64LE(0n, 16); // metadata entries
+  header.writeBigUInt64LE(BigInt(name.length), 24);
+  const tensor = Buffer.alloc(24);
+  tensor.writeUInt32LE(1, 0); // dimensions
+  tensor.writeBigUInt64LE(1n << 38n, 4);
+  tensor.writeUInt32LE(0, 12); // F32
+  tensor.writeBigUInt64LE(0n, 16); // offset
+  return Buffer.concat([header, name, tensor, Buffer.alloc(529)]);
+}
 
 test('the vendored uPlot is the pinned npm release', () => {
   for (const file of ['uPlot.esm.js', 'uPlot.min.css']) {
