@@ -151,6 +151,12 @@ impl GgufFile {
     /// A 1-D tensor as f32 (norm weights, biases).
     pub fn vector(&mut self, name: &str) -> Result<Vec<f32>> {
         let m = self.matrix(name)?;
+        if m.rows() != 1 {
+            return Err(EngineError::BadTensor {
+                tensor: name.to_owned(),
+                detail: format!("expected a vector, found {} rows", m.rows()),
+            });
+        }
         let mut out = vec![0.0; m.rows() * m.cols()];
         for r in 0..m.rows() {
             m.dequantize_row(r, &mut out[r * m.cols()..(r + 1) * m.cols()]);

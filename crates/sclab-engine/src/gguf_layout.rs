@@ -19,6 +19,13 @@ const MAX_NAME_BYTES: u64 = 1 << 16;
 const MAX_DIMS: u32 = 4;
 /// Arrays of arrays nest at most this deep (candle's own limit is higher; no model nests at all).
 const MAX_DEPTH: usize = 16;
+/// The most tensors and metadata entries a header may declare, and the most array elements all
+/// its arrays may hold together. candle keeps a 16- to 32-byte value per element, so a file of
+/// one-byte elements would otherwise take 16 to 32 times its size in memory; real models stay
+/// far below (a 150k-token vocabulary with its types and merges holds about half a million).
+const MAX_TENSORS: u64 = 1 << 16;
+const MAX_ENTRIES: u64 = 1 << 16;
+const MAX_ARRAY_ELEMENTS: u64 = 1 << 24;
 /// candle's default when the file names no alignment.
 const DEFAULT_ALIGNMENT: u64 = 32;
 const ALIGNMENT_KEY: &str = "general.alignment";
@@ -26,6 +33,8 @@ const ALIGNMENT_KEY: &str = "general.alignment";
 /// What the header declares, as the file stores it.
 pub(crate) struct Layout {
     file_len: u64,
+    /// Where the tensor data starts, as the walk computed it.
+    data_start: u64,
     /// Each tensor's name, dimensions and offset from the start of the tensor data.
     tensors: Vec<(String, Vec<u64>, u64)>,
 }
@@ -35,7 +44,7 @@ pub(crate) struct Layout {
 /// candle reads the header; tensor sizes, which need candle's block formats, by
 /// [`Layout::check_tensors`] after.
 pub(crate) fn survey(source: &mut Box<dyn Source>, file_len: u64) -> Result<Layout, String> {
-    let mut walk = Walk { input: BufReader::with_capacity(1 << 16, source), pos: 4, file_len };
+    let mut walk = Walk { input: BufReader::with_capacity(1 << 16, source), pos: 4, file_len, elements: 0 };
     let wide = match walk.u32()? {
         1 => false,
         2 | 3 => true,
@@ -56,13 +65,22 @@ pub(crate) fn survey(source: &mut Box<dyn Source>, file_len: u64) -> Result<Layo
             walk.remaining()
         ));
     }
+    if tensor_count > MAX_TENSORS || entry_count > MAX_ENTRIES {
+        return Err(format!(
+            "its header declares {entry_count} metadata entries and {tensor_count} tensors; \
+             this engine reads at most {MAX_ENTRIES} and {MAX_TENSORS}"
+        ));
+    }
     let mut alignment = DEFAULT_ALIGNMENT;
     for _ in 0..entry_count {
         let key = walk.name(wide, "metadata key")?;
         let value_type = walk.u32()?;
-        match walk.alignment_value(value_type, key == ALIGNMENT_KEY)? {
-            Some(declared) => alignment = declared,
-            None => walk.skip_value(value_type, wide, 0)?,
+        if key == ALIGNMENT_KEY {
+            // As candle reads it: the last entry counts, and one of another type means the default.
+            alignment = walk.alignment_value(value_type)?.unwrap_or(DEFAULT_ALIGNMENT);
+        }
+        if key != ALIGNMENT_KEY || alignment_type(value_type).is_none() {
+            walk.skip_value(value_type, wide, 0)?;
         }
     }
     if !alignment.is_power_of_two() {
@@ -84,27 +102,37 @@ pub(crate) fn survey(source: &mut Box<dyn Source>, file_len: u64) -> Result<Layo
         let offset = walk.u64()?;
         tensors.push((name, dims, offset));
     }
-    Ok(Layout { file_len, tensors })
+    let data_start = walk.pos.div_ceil(alignment) * alignment;
+    Ok(Layout { file_len, data_start, tensors })
 }
 
 impl Layout {
     /// Every tensor's shape must be addressable and whole blocks of its type, and its bytes must
     /// lie inside the file: a cut-off download fails here, at open, not half way through loading.
     pub(crate) fn check_tensors(&self, content: &Content) -> Result<(), String> {
+        // The walk and candle must have read the same header; a candle that reads it otherwise
+        // (a new version) fails here rather than silently.
+        if content.tensor_data_offset != self.data_start || content.tensor_infos.len() != self.tensors.len() {
+            return Err("its header reads differently twice (an unknown GGUF variant)".into());
+        }
         for (name, dims, offset) in &self.tensors {
             let info = content.tensor_infos.get(name).ok_or_else(|| format!("tensor `{name}` is unreadable"))?;
             let dtype = info.ggml_dtype;
             let too_large = || format!("tensor `{name}` claims shape {dims:?}, more than this engine can address");
-            let elements = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).ok_or_else(too_large)?;
+            // Every dimension counts, an empty one too: loops run over the others.
+            let extent = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d.max(1))).ok_or_else(too_large)?;
+            let elements: u64 = dims.iter().product(); // at most `extent`
             let block = dtype.block_size() as u64;
-            if dims.first().is_some_and(|&row| row % block != 0) {
+            if dims.first().copied().unwrap_or(1) % block != 0 {
                 return Err(format!("tensor `{name}`'s rows ({dims:?}) are not whole {dtype:?} blocks of {block}"));
             }
             let bytes = (elements / block).checked_mul(dtype.type_size() as u64).ok_or_else(too_large)?;
-            if usize::try_from(elements).is_err() || usize::try_from(bytes).is_err() {
+            // An empty tensor stores nothing, so nothing bounds its other dimensions but this.
+            let empty_but_vast = elements == 0 && extent > self.file_len;
+            if empty_but_vast || usize::try_from(extent).is_err() || usize::try_from(bytes).is_err() {
                 return Err(too_large());
             }
-            let end = content.tensor_data_offset.checked_add(*offset).and_then(|start| start.checked_add(bytes));
+            let end = self.data_start.checked_add(*offset).and_then(|start| start.checked_add(bytes));
             match end {
                 Some(end) if end <= self.file_len => {}
                 Some(end) => {
@@ -125,6 +153,8 @@ struct Walk<'a> {
     input: BufReader<&'a mut Box<dyn Source>>,
     pos: u64,
     file_len: u64,
+    /// Array elements so far, at every depth.
+    elements: u64,
 }
 
 impl Walk<'_> {
@@ -187,22 +217,18 @@ impl Walk<'_> {
     }
 
     /// The alignment as candle reads it (an unsigned or non-negative integer of up to 32 bits;
-    /// anything else leaves the default), when `wanted`; `None` leaves the value unread.
-    fn alignment_value(&mut self, value_type: u32, wanted: bool) -> Result<Option<u64>, String> {
-        if !wanted {
-            return Ok(None);
-        }
-        let value: i64 = match value_type {
-            0 => self.bytes::<1>()?[0].into(),
-            1 => i8::from_le_bytes(self.bytes()?).into(),
-            2 => u16::from_le_bytes(self.bytes()?).into(),
-            3 => i16::from_le_bytes(self.bytes()?).into(),
-            4 => self.u32()?.into(),
-            5 => i32::from_le_bytes(self.bytes()?).into(),
-            _ => return Ok(None),
+    /// a negative one counts as absent); `None`, and the value left unread, for other types.
+    fn alignment_value(&mut self, value_type: u32) -> Result<Option<u64>, String> {
+        let value: i64 = match alignment_type(value_type) {
+            Some(AlignmentType::U8) => self.bytes::<1>()?[0].into(),
+            Some(AlignmentType::I8) => i8::from_le_bytes(self.bytes()?).into(),
+            Some(AlignmentType::U16) => u16::from_le_bytes(self.bytes()?).into(),
+            Some(AlignmentType::I16) => i16::from_le_bytes(self.bytes()?).into(),
+            Some(AlignmentType::U32) => self.u32()?.into(),
+            Some(AlignmentType::I32) => i32::from_le_bytes(self.bytes()?).into(),
+            None => return Ok(None),
         };
-        // candle treats a negative value as absent.
-        Ok(Some(u64::try_from(value).unwrap_or(DEFAULT_ALIGNMENT)))
+        Ok(u64::try_from(value).ok())
     }
 
     fn skip_value(&mut self, value_type: u32, wide: bool, depth: usize) -> Result<(), String> {
@@ -218,6 +244,13 @@ impl Walk<'_> {
                 }
                 let element_type = self.u32()?;
                 let count = self.length(wide)?;
+                self.elements = self.elements.saturating_add(count);
+                if self.elements > MAX_ARRAY_ELEMENTS {
+                    return Err(format!(
+                        "its metadata arrays hold more than {MAX_ARRAY_ELEMENTS} elements (at byte {})",
+                        self.pos
+                    ));
+                }
                 let length_bytes = if wide { 8 } else { 4 };
                 let least = match ValueType::of(element_type)? {
                     ValueType::Fixed(size) => size,
@@ -239,6 +272,28 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// The integer types candle takes an alignment from.
+enum AlignmentType {
+    U8,
+    I8,
+    U16,
+    I16,
+    U32,
+    I32,
+}
+
+fn alignment_type(id: u32) -> Option<AlignmentType> {
+    Some(match id {
+        0 => AlignmentType::U8,
+        1 => AlignmentType::I8,
+        2 => AlignmentType::U16,
+        3 => AlignmentType::I16,
+        4 => AlignmentType::U32,
+        5 => AlignmentType::I32,
+        _ => return None,
+    })
 }
 
 /// How a metadata value of each GGUF type id is laid out.

@@ -118,6 +118,27 @@ impl LlamaModel {
                 });
             }
         }
+        // Norm weights and biases are vectors the forward pass walks by the model's widths.
+        let mut vectors = vec![("output_norm.weight".to_owned(), &self.output_norm, d)];
+        for (i, l) in self.layers.iter().enumerate() {
+            vectors.push((format!("blk.{i}.attn_norm.weight"), &l.attn_norm, d));
+            vectors.push((format!("blk.{i}.ffn_norm.weight"), &l.ffn_norm, d));
+            if let Some([q, k, v]) = &l.bias {
+                vectors.extend([
+                    (format!("blk.{i}.attn_q.bias"), q, d),
+                    (format!("blk.{i}.attn_k.bias"), k, kv),
+                    (format!("blk.{i}.attn_v.bias"), v, kv),
+                ]);
+            }
+        }
+        for (name, v, len) in vectors {
+            if v.len() != len {
+                return Err(crate::EngineError::BadTensor {
+                    tensor: name,
+                    detail: format!("{} values where the metadata implies {len}", v.len()),
+                });
+            }
+        }
         Ok(())
     }
 

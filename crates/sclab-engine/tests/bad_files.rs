@@ -1,6 +1,7 @@
 //! Broken or unsupported model files give errors that say what is wrong, never a panic.
 
 use candle_core::quantized::GgmlDType;
+use sclab_engine::gguf::GgufFile;
 use sclab_engine::{load, load_from_reader, EngineError};
 use sclab_testkit::*;
 
@@ -16,11 +17,17 @@ fn truncated_file_is_reported_as_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_tiny_model(dir.path(), &TinySpec::default());
     let bytes = std::fs::read(&path).unwrap();
-    for keep in [bytes.len() - 100, bytes.len() / 2, 200] {
+    // Cut in the last tensor, in the middle, and in the header.
+    let cuts = [
+        (bytes.len() - 100, "tensor `blk.1.ffn_norm.weight` ends at byte"),
+        (bytes.len() / 2, "ends at byte"),
+        (200, "its header declares 17 metadata entries and 20 tensors, which need at least 701 bytes"),
+    ];
+    for (keep, expected) in cuts {
         std::fs::write(&path, &bytes[..keep]).unwrap();
         let err = load_err(&path);
         assert!(matches!(err, EngineError::Corrupt { .. }), "cut at {keep}: {err}");
-        assert!(err.to_string().contains("truncated or corrupt"), "{err}");
+        assert!(err.to_string().contains(expected), "cut at {keep}: {err}");
     }
 }
 
@@ -101,9 +108,15 @@ impl Header {
         let this = self.string(name).u32(dims.len() as u32);
         dims.iter().fold(this, |this, &d| this.u64(d)).u32(0).u64(0)
     }
-    fn corrupt(mut self) -> String {
-        self.0.resize(self.0.len() + 256, 0); // some tensor data
-        match load_from_reader("claims.gguf", Box::new(std::io::Cursor::new(self.0))) {
+    fn pad(mut self, bytes: usize) -> Self {
+        self.0.resize(self.0.len() + bytes, 0);
+        self
+    }
+    fn open(self) -> Result<GgufFile, EngineError> {
+        GgufFile::from_reader("claims.gguf".as_ref(), Box::new(std::io::Cursor::new(self.0)))
+    }
+    fn corrupt(self) -> String {
+        match load_from_reader("claims.gguf", Box::new(std::io::Cursor::new(self.pad(256).0))) {
             Err(e @ EngineError::Corrupt { .. }) => e.to_string(),
             Err(e) => panic!("refused, but not as corrupt: {e}"),
             Ok(_) => panic!("loaded"),
@@ -119,8 +132,8 @@ fn absurd_header_sizes_are_refused_before_anything_is_allocated() {
         (Header::new(0, 1 << 60), "declares 1152921504606846976 metadata entries"),
         (Header::new(1 << 59, 0), "and 576460752303423488 tensors"),
         (
-            Header::new(0, 1).string("tokenizer.ggml.tokens").u32(9).u32(8).u64(huge),
-            "an array at byte 69 claims 1099511627776 elements",
+            Header::new(0, 1).string("tokenizer.ggml.tokens").u32(9).u32(8).u64(1 << 20),
+            "an array at byte 69 claims 1048576 elements, at least 8388608 bytes",
         ),
         (
             Header::new(1, 0).tensor("token_embd.weight", &[huge]),
@@ -132,6 +145,17 @@ fn absurd_header_sizes_are_refused_before_anything_is_allocated() {
         ),
         (Header::new(1, 0).tensor("output.weight", &[8, 8, 8, 8, 8]), "has 5 dimensions; GGUF allows 4"),
         (Header::new(2, 0).tensor("a", &[8]).tensor("a", &[8]), "tensor `a` is declared twice"),
+        // An empty dimension does not excuse the others: loops run over them.
+        (
+            Header::new(1, 0).tensor("output_norm.weight", &[0, 1 << 63]),
+            "claims shape [0, 9223372036854775808], more than this engine can address",
+        ),
+        // Counts the file could hold but no model has: candle keeps a value per element.
+        (Header::new(1 << 17, 0).pad(4 << 20), "this engine reads at most 65536 and 65536"),
+        (
+            Header::new(0, 1).string("tokenizer.ggml.scores").u32(9).u32(0).u64((1 << 24) + 1).pad((1 << 24) + 1),
+            "its metadata arrays hold more than 16777216 elements",
+        ),
     ];
     for (header, expected) in cases {
         let err = header.corrupt();
@@ -148,6 +172,20 @@ fn an_alignment_that_is_no_power_of_two_is_refused() {
         let err = header.corrupt();
         assert!(err.contains(&format!("general.alignment is {value}, not a power of two")), "{err}");
     }
+    // As candle reads it: the last entry counts, and one of a type it does not take means 32.
+    let entry = |header: Header, value_type: u32| header.string("general.alignment").u32(value_type);
+    let last_wins = entry(entry(Header::new(0, 2), 4).u32(0), 10).u64(64).open().unwrap();
+    assert_eq!(last_wins.content.tensor_data_offset, 96);
+    let declared = entry(Header::new(0, 1), 4).u32(64).open().unwrap();
+    assert_eq!(declared.content.tensor_data_offset, 64);
+}
+
+/// GGUF version 1 counts and lengths are 32 bits wide.
+#[test]
+fn a_version_1_header_is_read_with_its_narrow_counts() {
+    let header = [&b"GGUF"[..], &1u32.to_le_bytes(), &0u32.to_le_bytes(), &(1u32 << 31).to_le_bytes()].concat();
+    let err = Header(header).corrupt();
+    assert!(err.contains("declares 2147483648 metadata entries and 0 tensors"), "{err}");
 }
 
 /// The layer count sizes allocations before any layer's tensors are looked up: one beyond the
@@ -161,5 +199,25 @@ fn a_layer_count_beyond_the_tensors_is_refused() {
     match load_from_reader("layers.gguf", Box::new(std::io::Cursor::new(bytes))) {
         Err(e) => assert!(e.to_string().contains("it declares 4294967295 layers but holds"), "{e}"),
         Ok(_) => panic!("loaded"),
+    }
+}
+
+/// Norm weights are walked by the model's width: one of another length is refused at load
+/// (an empty one panicked in the first forward pass).
+#[test]
+fn a_norm_of_the_wrong_length_is_refused() {
+    for length in [32u64, 0] {
+        let mut bytes = tiny_model_bytes(&TinySpec::default());
+        let name = b"blk.0.attn_norm.weight";
+        let dim = bytes.windows(name.len()).position(|w| w == name).unwrap() + name.len() + 4; // after n_dims
+        bytes[dim..dim + 8].copy_from_slice(&length.to_le_bytes());
+        match load_from_reader("norm.gguf", Box::new(std::io::Cursor::new(bytes))) {
+            Err(e) => assert!(
+                e.to_string()
+                    .contains(&format!("blk.0.attn_norm.weight`: {length} values where the metadata implies 64")),
+                "{e}"
+            ),
+            Ok(_) => panic!("loaded with a norm of {length}"),
+        }
     }
 }
