@@ -22,7 +22,10 @@ fn main() {
     let models = [
         ("llama-q8_0", TinySpec { dtype: GgmlDType::Q8_0, ..Default::default() }),
         ("qwen2-q4_0", TinySpec { architecture: "qwen2", pre: "qwen2", dtype: GgmlDType::Q4_0, ..Default::default() }),
-        ("llama-spm-f16", TinySpec { sentencepiece: true, pre: "default", dtype: GgmlDType::F16, ..Default::default() }),
+        (
+            "llama-spm-f16",
+            TinySpec { sentencepiece: true, pre: "default", dtype: GgmlDType::F16, ..Default::default() },
+        ),
     ];
     for (name, spec) in models {
         write("gguf", &format!("{name}.gguf"), &tiny_model_bytes(&spec));
