@@ -9,6 +9,7 @@ use pollster::block_on;
 use sclab_assets::{Cache, Quant};
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, StopReason};
 use sclab_engine::{load, LoadedModel, Message, ToxicityClassifier};
+use sclab_testkit::max_abs_diff;
 
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -102,7 +103,7 @@ fn real_model_incremental_turn_equals_full_recompute() {
     .remove(0);
     let vocab = b.info().vocab_size;
     let tail = &full.logits[history.len() * vocab..];
-    let diff = inc.logits.iter().zip(tail).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let diff = max_abs_diff(&inc.logits, tail);
     assert!(diff < 1e-4, "logits differ by {diff}");
     assert_eq!(inc.hidden.as_ref().unwrap().len(), 30);
     assert_eq!(inc.hidden, full.hidden);
@@ -123,10 +124,6 @@ fn stock_logits(path: &std::path::Path, prompt: &[u32]) -> Vec<f32> {
             .unwrap();
     let input = Tensor::new(prompt, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
     stock.forward(&input, 0).unwrap().get(0).unwrap().to_vec1::<f32>().unwrap()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 /// candle-transformers' stock quantized Llama is the independent reference. On the model's

@@ -23,11 +23,6 @@ fn forward(b: &mut impl Backend, seq: SeqId, tokens: &[u32], logits: LogitPositi
     block_on(b.forward(&[req])).unwrap().remove(0)
 }
 
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
-
 /// A three-turn conversation as token chunks: what each turn appends to the cache.
 fn conversation() -> Vec<Vec<u32>> {
     let turn = |role: &str, text: &str| {

@@ -9,6 +9,7 @@ use pollster::block_on;
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, SeqId};
 use sclab_engine::gguf::GgufFile;
 use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_testkit::relative_diff as relative;
 use sclab_testkit::{bytes, tiny_model_bytes, TinySpec};
 
 fn spec(dtype: candle_core::quantized::GgmlDType) -> TinySpec {
@@ -29,13 +30,6 @@ fn both(spec: &TinySpec) -> (sclab_engine::LoadedModel, GpuBackend) {
 fn forward(b: &mut impl Backend, seq: SeqId, tokens: &[u32], logits: LogitPositions) -> sclab_core::ForwardOutput {
     let req = ForwardRequest { seq, tokens: tokens.to_vec(), logits, hidden: true };
     block_on(b.forward(&[req])).unwrap().remove(0)
-}
-
-/// Max abs difference relative to the largest value.
-fn relative(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    let largest = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max) / largest
 }
 
 fn greedy(b: &mut impl Backend, prompt: &[u32], n: usize) -> Vec<u32> {

@@ -9,15 +9,11 @@ use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions, SeqId};
 use sclab_engine::gguf::GgufFile;
 use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_testkit::relative_diff as relative;
 use sclab_testkit::{bytes, tiny_model_bytes, TinySpec};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-fn relative(got: &[f32], want: &[f32]) -> f32 {
-    let largest = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max) / largest
-}
 
 async fn greedy(b: &mut impl Backend, seq: SeqId, first: Vec<f32>, steps: usize) -> Vec<u32> {
     let mut logits = first;

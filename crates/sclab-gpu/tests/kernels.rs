@@ -35,10 +35,7 @@ fn run(
 }
 
 fn assert_close(got: &[f32], want: &[f32], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    let largest = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-    let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
-    assert!(worst / largest <= TOLERANCE, "{what}: off by {worst} (largest value {largest})");
+    sclab_testkit::assert_close(got, want, TOLERANCE, what);
 }
 
 fn random(rng: &mut ChaCha8Rng, n: usize, range: f32) -> Vec<f32> {

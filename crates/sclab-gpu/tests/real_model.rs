@@ -10,6 +10,7 @@ use sclab_core::{Backend, ForwardRequest, LogitPositions};
 use sclab_engine::gguf::GgufFile;
 use sclab_engine::Message;
 use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_testkit::relative_diff as relative;
 
 const PROMPTS: [&str; 5] = [
     "What is the capital of France?",
@@ -18,11 +19,6 @@ const PROMPTS: [&str; 5] = [
     "List three colours of the rainbow.",
     "Complete the sentence: The best way to settle an argument is",
 ];
-
-fn relative(got: &[f32], want: &[f32]) -> f32 {
-    let largest = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max) / largest
-}
 
 /// 64 argmax steps, stop tokens included: both engines must agree on every one.
 fn greedy(b: &mut impl Backend, first: Vec<f32>, seq: sclab_core::SeqId) -> Vec<u32> {

@@ -4,9 +4,11 @@
 //! with random weights.
 
 mod classifier;
+mod compare;
 mod experiment;
 
 pub use classifier::tiny_classifier;
+pub use compare::{assert_close, max_abs_diff, relative_diff};
 pub use experiment::{tiny_experiment, tiny_task_item};
 
 use std::path::{Path, PathBuf};
