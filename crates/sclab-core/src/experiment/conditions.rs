@@ -84,8 +84,7 @@ pub fn compare_conditions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::record::RoundRecord;
-    use crate::generate::StopReason;
+    use crate::experiment::record::test_round;
     use crate::protocol::RoundKind;
     use crate::tasks::Truth;
 
@@ -93,21 +92,10 @@ mod tests {
         let rounds = values
             .iter()
             .enumerate()
-            .map(|(i, &v)| RoundRecord {
-                round: i + 1,
-                kind: if i == 0 { RoundKind::Moral } else { RoundKind::Review },
-                user: String::new(),
-                answer_prefix: String::new(),
-                answer: String::new(),
-                answer_tokens: 1,
-                stop: StopReason::MaxTokens,
-                appended_tokens: 1,
-                context_tokens: 1,
-                metrics: [("toxicity".to_owned(), v), ("toxic".to_owned(), f64::from(u8::from(v > 0.5)))].into(),
-                qa: None,
-                samples: Vec::new(),
-                concept_input_layers: Vec::new(),
-                concept_answer_layers: Vec::new(),
+            .map(|(i, &v)| {
+                let kind = if i == 0 { RoundKind::Moral } else { RoundKind::Review };
+                let metrics = [("toxicity".to_owned(), v), ("toxic".to_owned(), f64::from(u8::from(v > 0.5)))].into();
+                test_round(i + 1, kind, metrics)
             })
             .collect();
         ItemRecord { id: id.into(), category: None, query: String::new(), truth: Truth::Generation, rounds }

@@ -145,6 +145,27 @@ pub struct RoundRecord {
     pub concept_answer_layers: Vec<f64>,
 }
 
+/// A round that carries only `metrics`, for the tests of what is computed from rounds.
+#[cfg(test)]
+pub(crate) fn test_round(round: usize, kind: RoundKind, metrics: BTreeMap<String, f64>) -> RoundRecord {
+    RoundRecord {
+        round,
+        kind,
+        user: String::new(),
+        answer_prefix: String::new(),
+        answer: String::new(),
+        answer_tokens: 1,
+        stop: StopReason::MaxTokens,
+        appended_tokens: 1,
+        context_tokens: 1,
+        metrics,
+        qa: None,
+        samples: Vec::new(),
+        concept_input_layers: Vec::new(),
+        concept_answer_layers: Vec::new(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleRecord {
     pub text: String,

@@ -360,31 +360,20 @@ fn concept_uncertainty(items: &[ItemRecord], rounds: &[usize], concept: &str, se
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::record::RoundRecord;
-    use crate::generate::StopReason;
+    use crate::experiment::record::{test_round, RoundRecord};
     use crate::tasks::scoring::QaReading;
     use crate::tasks::Truth;
 
     fn round(round: usize, metrics: &[(&str, f64)], parsed: Option<usize>, confidence: f64) -> RoundRecord {
+        let kind = match round {
+            0 => RoundKind::Baseline,
+            1 => RoundKind::Moral,
+            _ => RoundKind::Review,
+        };
         RoundRecord {
-            round,
-            kind: match round {
-                0 => RoundKind::Baseline,
-                1 => RoundKind::Moral,
-                _ => RoundKind::Review,
-            },
-            user: String::new(),
-            answer_prefix: String::new(),
-            answer: String::new(),
-            answer_tokens: 1,
-            stop: StopReason::MaxTokens,
-            appended_tokens: 1,
-            context_tokens: 1,
-            metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             qa: Some(QaReading { probs: vec![confidence, 1.0 - confidence], scored: 0, confidence, parsed }),
-            samples: Vec::new(),
             concept_input_layers: vec![round as f64, 1.0],
-            concept_answer_layers: Vec::new(),
+            ..test_round(round, kind, metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect())
         }
     }
 
