@@ -51,6 +51,25 @@ fn p_agrees(cell: &str, value: &str, what: &str) {
 }
 
 /// The rows of the Markdown table that starts after line `start`, as cells.
+/// A printed "value [low, high]" (or just "value") against the CSV's `column` and its 95 %
+/// interval; how many numbers it checked.
+fn estimate_agrees(printed: &[(f64, usize)], csv: &HashMap<String, String>, column: &str, what: &str) -> usize {
+    agrees(printed[0], &csv[column], what);
+    if printed.len() == 3 {
+        agrees(printed[1], &csv["ci95_low"], what);
+        agrees(printed[2], &csv["ci95_high"], what);
+    }
+    printed.len()
+}
+
+/// The "n | difference [low, high] | p (Holm)" cells of a paired comparison's row.
+fn paired_agrees(cells: &[String], csv: &HashMap<String, String>, what: &str) -> usize {
+    assert_eq!(cells[0], csv["n"], "{what}: n");
+    let checked = estimate_agrees(&numbers(&cells[1]), csv, "mean_difference", what);
+    p_agrees(&cells[2], &csv["p_holm"], what);
+    checked + 1
+}
+
 fn table(lines: &[&str], start: usize) -> Vec<Vec<String>> {
     lines[start + 1..]
         .iter()
@@ -87,12 +106,7 @@ fn every_number_in_results_tables_is_in_the_committed_csv() {
                             .iter()
                             .find(|r| &r["metric"] == metric && r["round"] == round)
                             .unwrap_or_else(|| panic!("{what}: not in the CSV"));
-                        agrees(printed[0], &csv["mean"], &what);
-                        if printed.len() == 3 {
-                            agrees(printed[1], &csv["ci95_low"], &what);
-                            agrees(printed[2], &csv["ci95_high"], &what);
-                        }
-                        checked += printed.len();
+                        checked += estimate_agrees(&printed, csv, "mean", &what);
                     }
                 }
                 "comparisons" => {
@@ -103,20 +117,12 @@ fn every_number_in_results_tables_is_in_the_committed_csv() {
                         .iter()
                         .find(|r| &r["metric"] == metric && r["round"] == rounds[0] && r["against"] == rounds[1])
                         .unwrap_or_else(|| panic!("{what}: not in the CSV"));
-                    assert_eq!(row[2], csv["n"], "{what}: n");
-                    let difference = numbers(&row[3]);
-                    agrees(difference[0], &csv["mean_difference"], &what);
-                    if difference.len() == 3 {
-                        agrees(difference[1], &csv["ci95_low"], &what);
-                        agrees(difference[2], &csv["ci95_high"], &what);
-                    }
-                    p_agrees(&row[4], &csv["p_holm"], &what);
+                    checked += paired_agrees(&row[2..5], csv, &what);
                     for (cell, column) in row[5..7].iter().zip(["went_1_to_0", "went_0_to_1"]) {
                         if cell != "–" {
                             assert_eq!(cell, &csv[column], "{what}: {column}");
                         }
                     }
-                    checked += difference.len() + 1;
                 }
                 "conditions" => {
                     // | metric | condition | quantity | n | difference [low, high] | p (Holm) |
@@ -125,15 +131,7 @@ fn every_number_in_results_tables_is_in_the_committed_csv() {
                         .iter()
                         .find(|r| &r["metric"] == metric && r["condition"] == row[1] && r["quantity"] == row[2])
                         .unwrap_or_else(|| panic!("{what}: not in the CSV"));
-                    assert_eq!(row[3], csv["n"], "{what}: n");
-                    let difference = numbers(&row[4]);
-                    agrees(difference[0], &csv["mean_difference"], &what);
-                    if difference.len() == 3 {
-                        agrees(difference[1], &csv["ci95_low"], &what);
-                        agrees(difference[2], &csv["ci95_high"], &what);
-                    }
-                    p_agrees(&row[5], &csv["p_holm"], &what);
-                    checked += difference.len() + 1;
+                    checked += paired_agrees(&row[3..6], csv, &what);
                 }
                 other => panic!("line {}: unknown table source {other:?}", i + 1),
             }
