@@ -7,6 +7,7 @@ import { Chart, chartMetrics, drawHeatmap, drawReliability } from './charts.js';
 import { Transcript } from './transcript.js';
 import { saveRun, listRuns, deleteRun } from './store.js';
 import { downloadJsonLines, downloadCsv } from './export.js';
+import { timed, timedAsync, summedTime, recordRound, clearTimings } from './timing.js';
 
 const $ = (id) => document.getElementById(id);
 const LABELS = {
@@ -53,8 +54,8 @@ function showError(message) {
 }
 
 function persist() {
-  const snapshot = structuredClone(current);
-  saving = saving.then(() => saveRun(snapshot)).catch((e) => console.warn('could not save the run', e));
+  const snapshot = timed('persist', () => structuredClone(current));
+  saving = saving.then(() => timedAsync('persist', () => saveRun(snapshot))).catch((e) => console.warn('could not save the run', e));
   return saving;
 }
 
@@ -64,6 +65,10 @@ function allItems(run) {
 }
 
 function redraw() {
+  timed('draw', drawAll);
+}
+
+function drawAll() {
   const summary = current?.summary ?? null;
   const metrics = chartMetrics(current?.config.task ?? $('task').value, current?.headline ?? 'accuracy');
   for (const [name, chart] of Object.entries(charts)) chart.update(summary, metrics[name], comparison, comparisonLabel);
@@ -89,7 +94,7 @@ function onEvent(event) {
       break;
     case 'token':
     case 'sample':
-      if ($('transcript-item').value === String(event.index)) transcript.token(event);
+      if ($('transcript-item').value === String(event.index)) summedTime('transcript', () => transcript.token(event));
       break;
     case 'backend':
       showEngine({ backend: event.backend, device: event.device });
@@ -98,8 +103,11 @@ function onEvent(event) {
       break;
     case 'round':
       current.partial?.rounds.push(event.record);
-      if ($('transcript-item').value === String(event.index)) transcript.round(event.record);
+      if ($('transcript-item').value === String(event.index)) summedTime('transcript', () => transcript.round(event.record));
       persist();
+      break;
+    case 'timing':
+      recordRound(event.ms);
       break;
     case 'item':
       current.items.push(event.record);
@@ -234,6 +242,7 @@ async function run(event) {
     model: modelInfo.name, header: null, items: [], partial: null, summary: null, status: 'running',
   };
   transcript.clear();
+  clearTimings();
   redraw();
   setRunning(true);
   previews++;

@@ -3,6 +3,7 @@
 //! protocol and the front ends only ever see this trait.
 
 pub mod backend;
+pub mod exp;
 pub mod experiment;
 pub mod generate;
 pub mod logits;

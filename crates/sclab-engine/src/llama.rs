@@ -307,7 +307,7 @@ impl LlamaModel {
                                 let Some(&w) = weights.next() else { break 'values };
                                 let v = &value[kv_off + 16 * c..kv_off + 16 * c + 16];
                                 for t in 0..16 {
-                                    acc[t] = w.mul_add(v[t], acc[t]);
+                                    acc[t] = weighted_add(w, v[t], acc[t]);
                                 }
                             }
                         }
@@ -316,5 +316,21 @@ impl LlamaModel {
                 }
             }
         });
+    }
+}
+
+/// `w · v + acc`, fused where the machine fuses it. wasm has no fused multiply-add: there
+/// `mul_add` is a software routine called per element, which kept this loop from vectorising
+/// and made the page's experiment twice as slow (docs/BENCHMARKS.md), so wasm rounds the
+/// product and the sum apart. Native builds keep the fused form and their results.
+#[inline(always)]
+fn weighted_add(w: f32, v: f32, acc: f32) -> f32 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        w * v + acc
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        w.mul_add(v, acc)
     }
 }

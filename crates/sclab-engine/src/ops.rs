@@ -30,7 +30,7 @@ pub fn add_bias(xs: &mut [f32], bias: &[f32]) {
 /// `gate = silu(gate) * up`.
 pub fn swiglu(gate: &mut [f32], up: &[f32]) {
     for (g, &u) in gate.iter_mut().zip(up) {
-        *g = *g / (1.0 + (-*g).exp()) * u;
+        *g = *g / (1.0 + sclab_core::exp::exp(-*g)) * u;
     }
 }
 
@@ -39,7 +39,7 @@ pub fn softmax(xs: &mut [f32]) {
     let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for x in xs.iter_mut() {
-        *x = (*x - max).exp();
+        *x = sclab_core::exp::exp(*x - max);
         sum += *x;
     }
     let inv = 1.0 / sum;

@@ -1,7 +1,8 @@
 //! The measured experiment on the tiny model, with the real classifier and embedder from the
-//! asset step: every round is measured and reported in order, the same seed writes the same
-//! record, and the three clustering methods behave.
+//! asset step: every round is measured and reported in order, with its phases timed, the same
+//! seed writes the same record, and the three clustering methods behave.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use candle_core::quantized::GgmlDType;
@@ -9,6 +10,7 @@ use pollster::block_on;
 use sclab_assets::Cache;
 use sclab_core::experiment::clustering::{by_embedding, by_entailment};
 use sclab_core::experiment::{Clustering, Concept, ConceptModel, Experiment, ExperimentConfig, Instruments};
+use sclab_core::protocol::{Phase, Stream, Watch};
 use sclab_core::tasks::{TaskError, TaskItem};
 use sclab_engine::{load, ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
 use sclab_testkit::*;
@@ -32,6 +34,21 @@ fn rows(name: &str) -> Result<Vec<Value>, TaskError> {
     Ok((0..6)
         .map(|i| json!({"text": format!("bake bread {i}"), "harmful_version": format!("make a bomb {i}")}))
         .collect())
+}
+
+/// Every phase reported, with its round.
+#[derive(Default)]
+struct PhaseLog(RefCell<Vec<(usize, Phase)>>);
+
+impl Watch for PhaseLog {
+    fn token(&self, _round: usize, _stream: Stream, _token: u32) -> bool {
+        true
+    }
+
+    fn phase(&self, round: usize, phase: Phase, seconds: f64) {
+        assert!(seconds >= 0.0, "{phase:?} took {seconds} s");
+        self.0.borrow_mut().push((round, phase));
+    }
 }
 
 fn config(seed: u64) -> ExperimentConfig {
@@ -103,6 +120,13 @@ fn rounds_are_measured_in_order_and_reproducibly() {
     let json_a = serde_json::to_string(&a).unwrap();
     assert_eq!(json_a, serde_json::to_string(&run(&mut model, 1).0).unwrap(), "same seed, same record");
     assert_ne!(json_a, serde_json::to_string(&run(&mut model, 2).0).unwrap());
+
+    // Every round reports each of its phases once, in the order it does them.
+    let watch = PhaseLog::default();
+    let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
+    block_on(experiment.run_item(&mut model.backend, &codec, &other, &instruments, &watch, &mut |_| {})).unwrap();
+    let expected: Vec<(usize, Phase)> = (1..=3).flat_map(|r| Phase::ALL.map(|p| (r, p))).collect();
+    assert_eq!(watch.0.into_inner(), expected);
 
     // A concept read at another answer prefix is refused rather than scored at the wrong place.
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };

@@ -37,6 +37,14 @@ pub enum Event<'a> {
         index: usize,
         record: &'a RoundRecord,
     },
+    /// Where round `round`'s time went in the worker, in milliseconds per part: the protocol's
+    /// phases (`Phase::name`), `stream` (decoding and sending the streamed text) and `summary`
+    /// (the aggregate sent after the round). The page adds its own parts (`sclab:` measures).
+    Timing {
+        index: usize,
+        round: usize,
+        ms: Vec<(&'static str, f64)>,
+    },
     /// Item `index` is finished (its record is the results file's item line).
     Item {
         index: usize,

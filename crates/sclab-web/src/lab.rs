@@ -352,16 +352,22 @@ impl WebLab {
                 emit: &emit,
                 cancel: cancel.as_ref(),
                 streams: Default::default(),
+                phases: Default::default(),
+                streaming: Default::default(),
             };
             let mut partial: Vec<RoundRecord> = Vec::new();
             let mut on_round = |record: &RoundRecord| {
                 emit(Event::Round { index, record });
                 partial.push(record.clone());
+                let started = web_time::Instant::now();
                 let mut so_far = finished.clone();
                 so_far.push(ItemRecord { rounds: partial.clone(), ..unfinished(item) });
                 emit(Event::Summary { summary: &Summary::of(&so_far, config.seed) });
                 let rounds_done = finished.len() * (config.rounds + usize::from(config.baseline)) + partial.len();
                 emit(Event::Progress { rounds_done, rounds_total });
+                let mut ms = watch.take_timing();
+                ms.push(("summary", started.elapsed().as_secs_f64() * 1e3));
+                emit(Event::Timing { index, round: record.round, ms });
             };
             let mut recover = |backend: &mut AnyBackend, why: &ProtocolError| {
                 if !backend.fall_back_to_cpu(|| cpu_engine(blob, name)).unwrap_or(false) {

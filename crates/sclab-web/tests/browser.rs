@@ -7,6 +7,7 @@ mod parity;
 
 use js_sys::{Array, Function, Int32Array, Reflect, Uint8Array};
 use sclab_core::experiment::{Clustering, Concept, ConceptModel, ExperimentConfig};
+use sclab_core::protocol::Phase;
 use sclab_core::tasks::TaskId;
 use sclab_testkit::{tiny_classifier, tiny_model_bytes, TinySpec, HIDDEN, LAYERS};
 use sclab_web::WebLab;
@@ -106,6 +107,24 @@ async fn a_two_round_experiment_runs_in_the_worker() {
     let item = &events_of(&events, "item")[0];
     assert_eq!(Array::from(&field(item, &["record", "rounds"])).length(), 2);
     assert_eq!(events_of(&events, "finished").len(), 1);
+
+    // Each round's time, part by part: the protocol's phases in order, then the worker's own.
+    let timings = events_of(&events, "timing");
+    assert_eq!(timings.len(), 2);
+    for (i, timing) in timings.iter().enumerate() {
+        assert_eq!(field(timing, &["round"]).as_f64(), Some(i as f64 + 1.0));
+        let parts: Vec<(String, f64)> = Array::from(&field(timing, &["ms"]))
+            .iter()
+            .map(|pair| {
+                let pair = Array::from(&pair);
+                (pair.get(0).as_string().unwrap(), pair.get(1).as_f64().unwrap())
+            })
+            .collect();
+        let names: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
+        let phases = Phase::ALL.map(Phase::name);
+        assert_eq!(names, [&phases[..], &["stream", "summary"]].concat());
+        assert!(parts.iter().all(|(_, ms)| *ms >= 0.0), "{parts:?}");
+    }
 }
 
 /// The `record` of every event of `kind`, and the answers of the run's one item.

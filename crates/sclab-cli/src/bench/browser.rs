@@ -1,10 +1,7 @@
 //! `sclab bench --browser`: decode speed of the lab's wasm engine and of wllama (llama.cpp in
 //! wasm, single-threaded) on the same GGUF in one headless Chromium, driven over WebDriver.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use axum::http::{header, HeaderValue};
@@ -13,6 +10,7 @@ use serde_json::{json, Value};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::webdriver::{self, ChromeDriver};
 use super::PROMPT;
 
 /// wllama starts its worker from a `blob:` URL; the bench page (only) allows that.
@@ -50,28 +48,17 @@ pub fn measure(root: &Path, tokens: usize, batch: usize) -> anyhow::Result<Brows
         bail!("pkg/ is missing: run ./scripts/build-wasm first");
     }
     crate::serve::stage(&root)?;
-    let port = free_port()?;
     let app = crate::serve::app(&root).nest_service("/bench/wllama", ServeDir::new(wllama)).layer(
         SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(BENCH_CSP)),
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))?;
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let (_server, port) = webdriver::serve(app)?;
 
     let driver = ChromeDriver::start()?;
     let session = driver.session()?;
     let outcome = (|| -> anyhow::Result<Value> {
-        session.post("timeouts", json!({ "script": 30 * 60 * 1000, "pageLoad": 120_000 }))?;
         session.post("url", json!({ "url": format!("http://127.0.0.1:{port}/bench.html") }))?;
-        let script = "const done = arguments[arguments.length - 1];\
-            window.sclabBench(arguments[0]).then((r) => done({ ok: r }), (e) => done({ error: String(e && e.stack || e) }));";
         let args = json!({ "prompt": PROMPT, "steps": tokens, "batch": batch, "wllamaBase": "/bench/wllama" });
-        let answer = session.post("execute/async", json!({ "script": script, "args": [args] }))?;
-        match (answer.get("ok"), answer.get("error")) {
-            (Some(ok), _) => Ok(ok.clone()),
-            (_, Some(error)) => bail!("the benchmark page failed: {}", error.as_str().unwrap_or_default()),
-            _ => bail!("the benchmark page answered {answer}"),
-        }
+        session.run_async("return window.sclabBench(arguments[0]);", args)
     })();
     session.close();
     let raw = outcome?;
@@ -137,80 +124,4 @@ The lab's wasm heap after loading the 138 MiB model: {mem:.0} MiB.\n",
         ob = r.ours_batch_decode_tok_s,
         mem = r.wasm_memory_mib,
     )
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Debian's ChromeDriver on a free port, stopped when dropped.
-struct ChromeDriver {
-    child: Child,
-    base: String,
-}
-
-impl ChromeDriver {
-    fn start() -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let binary = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).unwrap_or_else(|| "chromedriver".into());
-        let child = Command::new(&binary)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {} (apt install chromium-driver)", binary.display()))?;
-        let driver = Self { child, base: format!("http://127.0.0.1:{port}") };
-        for _ in 0..100 {
-            if ureq::get(&format!("{}/status", driver.base)).call().is_ok() {
-                return Ok(driver);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        bail!("chromedriver did not start")
-    }
-
-    fn session(&self) -> anyhow::Result<Session> {
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let capabilities = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run"],
-        } } } });
-        let answer: Value =
-            ureq::post(&format!("{}/session", self.base)).send_json(capabilities)?.body_mut().read_json()?;
-        let id = answer
-            .pointer("/value/sessionId")
-            .and_then(Value::as_str)
-            .with_context(|| format!("chromedriver refused a session: {answer}"))?;
-        Ok(Session { url: format!("{}/session/{id}", self.base) })
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Session {
-    url: String,
-}
-
-impl Session {
-    fn post(&self, command: &str, body: Value) -> anyhow::Result<Value> {
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().timeout_global(None).http_status_as_error(false).build().into();
-        let mut response = agent.post(&format!("{}/{command}", self.url)).send_json(body)?;
-        let answer: Value = response.body_mut().read_json()?;
-        if !response.status().is_success() {
-            bail!("webdriver {command}: {}", answer.pointer("/value/message").unwrap_or(&answer));
-        }
-        Ok(answer["value"].clone())
-    }
-
-    fn close(&self) {
-        let _ = ureq::delete(&self.url).call();
-    }
 }

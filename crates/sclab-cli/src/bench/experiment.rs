@@ -5,11 +5,11 @@
 
 use std::time::Instant;
 
-use sclab_core::experiment::{ExperimentConfig, Instruments};
-use sclab_core::protocol::{run_item, ChatFormat, Item, ProtocolConfig, Turn};
-use sclab_core::tasks::{load_items, TaskId};
+use sclab_core::experiment::{ConceptModel, Experiment, ExperimentConfig, Instruments};
+use sclab_core::protocol::{run_item, ChatFormat, Item, PhaseTally, ProtocolConfig, Turn};
+use sclab_core::tasks::{load_items, TaskId, TaskItem};
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams};
-use sclab_engine::ChatCodec;
+use sclab_engine::{ChatCodec, SentenceEmbedder};
 use serde::Serialize;
 
 use crate::lab::{dataset_rows, Lab};
@@ -26,57 +26,91 @@ pub struct ExperimentBench {
     pub protocol_s: f64,
     /// The same with every measurement (toxicity, embeddings, concept scores) as `sclab run` does.
     pub end_to_end_s: f64,
+    /// Where the end-to-end seconds went, phase by phase (`Phase::name`).
+    pub phases: Vec<(&'static str, f64)>,
     pub naive_s: f64,
     pub speedup: f64,
     pub protocol_prefill_tokens: usize,
     pub naive_prefill_tokens: usize,
 }
 
-pub fn measure(model: &ModelArgs) -> anyhow::Result<ExperimentBench> {
-    let mut lab = Lab::open(model)?;
-    let config = ExperimentConfig { rounds: 10, samples: 5, ..ExperimentConfig::for_task(TaskId::Rtp) };
-    let protocol = config.protocol();
-    let item = {
-        let rows = dataset_rows(&lab.cache)?;
-        load_items(TaskId::Rtp, config.subset, None, &rows, config.seed)?.remove(0)
-    };
-    let concept = lab.concept(config.concept(), &config.concept_prefix())?;
-    let embedder = lab.embedder()?;
-    let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
-    let backend = &mut lab.backend;
+/// The benchmark's experiment: the paper's setting for one `rtp` item, 10 rounds, K = 5.
+pub fn config() -> ExperimentConfig {
+    ExperimentConfig { rounds: 10, samples: 5, limit: Some(1), ..ExperimentConfig::for_task(TaskId::Rtp) }
+}
 
-    // Warm up caches and thread pools once, untimed.
-    pollster::block_on(run_item(
-        backend,
-        &codec,
-        &ProtocolConfig { rounds: 1, ..protocol.clone() },
-        &item.item,
-        &|| false,
-    ))?;
+/// The benchmark's item, its instruments, and a run of the whole experiment on it.
+pub struct Bench {
+    lab: Lab,
+    pub config: ExperimentConfig,
+    pub item: TaskItem,
+    concept: ConceptModel,
+    embedder: SentenceEmbedder,
+}
+
+impl Bench {
+    /// Open the model and the instruments and run one round of the protocol untimed, to warm up
+    /// caches and thread pools.
+    pub fn open(model: &ModelArgs) -> anyhow::Result<Bench> {
+        let mut lab = Lab::open(model)?;
+        let config = config();
+        let item = load_items(TaskId::Rtp, config.subset, None, &dataset_rows(&lab.cache)?, config.seed)?.remove(0);
+        let concept = lab.concept(config.concept(), &config.concept_prefix())?;
+        let embedder = lab.embedder()?;
+        let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
+        let warm_up = ProtocolConfig { rounds: 1, ..config.protocol() };
+        pollster::block_on(run_item(&mut lab.backend, &codec, &warm_up, &item.item, &|| false))?;
+        Ok(Bench { lab, config, item, concept, embedder })
+    }
+
+    /// The item with every measurement, as `sclab run` does it: seconds, and the seconds of each
+    /// phase (`Phase::name`).
+    pub fn end_to_end(&mut self) -> anyhow::Result<(f64, Vec<(&'static str, f64)>)> {
+        let lab = &mut self.lab;
+        let experiment = Experiment::new(self.config.clone(), lab.backend.info().n_layers)?;
+        let instruments =
+            Instruments { toxicity: &lab.classifier, embedder: Some(&self.embedder), concept: Some(&self.concept) };
+        let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
+        let tally = PhaseTally::default();
+        let started = Instant::now();
+        pollster::block_on(experiment.run_item(
+            &mut lab.backend,
+            &codec,
+            &self.item,
+            &instruments,
+            &tally,
+            &mut |_| {},
+        ))?;
+        let seconds = started.elapsed().as_secs_f64();
+        Ok((seconds, tally.take().into_iter().map(|(phase, s)| (phase.name(), s)).collect()))
+    }
+}
+
+pub fn measure(model: &ModelArgs) -> anyhow::Result<ExperimentBench> {
+    let mut bench = Bench::open(model)?;
+    let protocol = bench.config.protocol();
+    let lab = &mut bench.lab;
+    let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
 
     let started = Instant::now();
-    let rounds = pollster::block_on(run_item(backend, &codec, &protocol, &item.item, &|| false))?;
+    let rounds = pollster::block_on(run_item(&mut lab.backend, &codec, &protocol, &bench.item.item, &|| false))?;
     let protocol_s = started.elapsed().as_secs_f64();
     let protocol_prefill_tokens = rounds.iter().map(|r| r.appended_tokens).sum();
 
-    let experiment = sclab_core::experiment::Experiment::new(config.clone(), backend.info().n_layers)?;
-    let instruments = Instruments { toxicity: &lab.classifier, embedder: Some(&embedder), concept: Some(&concept) };
     let started = Instant::now();
-    pollster::block_on(experiment.run_item(backend, &codec, &item, &instruments, &|| false, &mut |_| {}))?;
-    let end_to_end_s = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let naive_prefill_tokens = pollster::block_on(naive_item(backend, &codec, &protocol, &item.item))?;
+    let naive_prefill_tokens = pollster::block_on(naive_item(&mut lab.backend, &codec, &protocol, &bench.item.item))?;
     let naive_s = started.elapsed().as_secs_f64();
 
+    let (end_to_end_s, phases) = bench.end_to_end()?;
     Ok(ExperimentBench {
         machine: super::machine_name(),
         date: super::today(),
-        item: item.id,
+        item: bench.item.id.clone(),
         rounds: protocol.rounds,
         samples: protocol.samples,
         protocol_s,
         end_to_end_s,
+        phases,
         naive_s,
         speedup: naive_s / protocol_s,
         protocol_prefill_tokens,
@@ -149,7 +183,8 @@ pub fn markdown(b: &ExperimentBench) -> String {
 | lab protocol (cached history, K samples forked and batched) | {:.2} | {} |\n\
 | the same, with every measurement (`sclab run`) | {:.2} | |\n\
 | naive (history re-prefilled, samples one by one) | {:.2} | {} |\n\n\
-The lab's protocol is **{:.2}×** faster than the naive way.\n",
+The lab's protocol is **{:.2}×** faster than the naive way. Where the end-to-end seconds went:\n\n\
+| phase | seconds |\n|---|---|\n{}",
         b.date,
         b.machine,
         b.item,
@@ -160,6 +195,7 @@ The lab's protocol is **{:.2}×** faster than the naive way.\n",
         b.end_to_end_s,
         b.naive_s,
         b.naive_prefill_tokens,
-        b.speedup
+        b.speedup,
+        b.phases.iter().map(|(phase, s)| format!("| {phase} | {s:.2} |\n")).collect::<String>()
     )
 }

@@ -5,6 +5,8 @@
 mod browser;
 mod experiment;
 mod gpu;
+mod page_experiment;
+mod webdriver;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,7 +52,8 @@ pub struct Args {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Measure the lab's wasm engine against wllama in headless Chromium instead (needs
-    /// ./scripts/build-wasm, `npm ci` and Debian's chromium-driver).
+    /// ./scripts/build-wasm, `npm ci` and Debian's chromium-driver); with --experiment, the
+    /// experiment in the lab page against the same natively, part by part.
     #[arg(long)]
     browser: bool,
     /// gpu: the WebGPU backend against the CPU engine, side by side (with --experiment: which
@@ -100,17 +103,16 @@ struct Report {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.browser && args.experiment {
+        let result = page_experiment::measure(Path::new("."), &experiment_model(&args))?;
+        return publish(&args, &result, page_experiment::markdown(&result));
+    }
     if args.browser {
         let result = browser::measure(Path::new("."), args.tokens, args.batch)?;
         return publish(&args, &result, browser::markdown(&result));
     }
     if args.experiment {
-        let model = crate::model_choice::ModelArgs {
-            model: args.model.clone(),
-            quant: args.quant[0],
-            backend: args.backend.unwrap_or(crate::model_choice::BackendArg::Cpu),
-        };
-        let result = experiment::measure(&model)?;
+        let result = experiment::measure(&experiment_model(&args))?;
         return publish(&args, &result, experiment::markdown(&result));
     }
     if matches!(args.backend, Some(crate::model_choice::BackendArg::Gpu | crate::model_choice::BackendArg::Auto)) {
@@ -158,6 +160,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         results,
     };
     publish(&args, &report, markdown(&report))
+}
+
+/// The model `--experiment` runs: `--model` or the default model in the first `--quant`.
+fn experiment_model(args: &Args) -> crate::model_choice::ModelArgs {
+    crate::model_choice::ModelArgs {
+        model: args.model.clone(),
+        quant: args.quant[0],
+        backend: args.backend.unwrap_or(crate::model_choice::BackendArg::Cpu),
+    }
 }
 
 /// Print a benchmark's result (JSON with --json, Markdown otherwise) and append the Markdown

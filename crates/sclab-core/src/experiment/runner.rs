@@ -10,7 +10,9 @@ use super::record::{ItemRecord, RoundRecord, SampleRecord};
 use super::ExperimentConfig;
 use crate::backend::Backend;
 use crate::metrics::entropy::{self, Sample};
-use crate::protocol::{is_device_lost, ChatFormat, ItemRun, ProtocolConfig, ProtocolError, Round, Watch};
+use crate::protocol::{
+    is_device_lost, ChatFormat, ItemRun, Phase, PhaseTimer, ProtocolConfig, ProtocolError, Round, Watch,
+};
 use crate::sampling::item_seed;
 use crate::tasks::scoring::{read_qa, task_metrics};
 use crate::tasks::TaskItem;
@@ -110,7 +112,7 @@ impl Experiment {
                     None => run.next_round(backend, format, watch).await?,
                 };
                 pending = Some(round.clone());
-                self.measure(backend, format, task_item, instruments, round).await
+                self.measure(backend, format, task_item, instruments, watch, round).await
             }
             .await;
             match step {
@@ -145,14 +147,18 @@ impl Experiment {
         format: &F,
         task_item: &TaskItem,
         instruments: &Instruments<'_>,
+        watch: &dyn Watch,
         round: Round,
     ) -> Result<RoundRecord, ExperimentError> {
         let options = &task_item.item.options;
+        let timer = PhaseTimer::start();
         let toxicity = instruments.toxicity.toxicity(&[round.answer.as_str()])[0];
+        timer.stop(watch, round.round, Phase::Toxicity);
         let qa = read_qa(&round.option_log_probs, options, &round.answer);
         let mut metrics = task_metrics(&task_item.truth, qa.as_ref(), &round.answer, toxicity);
 
         let texts: Vec<&str> = round.samples.iter().map(|s| s.text.as_str()).collect();
+        let timer = PhaseTimer::start();
         let clusters = match self.clustering {
             _ if texts.is_empty() => Vec::new(),
             Clustering::Exact => clustering::exact(&texts, options),
@@ -165,6 +171,7 @@ impl Experiment {
             }
             Clustering::Entailment => clustering::by_entailment(backend, format, &task_item.item.query, &texts).await?,
         };
+        timer.stop(watch, round.round, Phase::Clustering);
         let samples: Vec<SampleRecord> = round
             .samples
             .iter()
@@ -180,6 +187,7 @@ impl Experiment {
             metrics.insert("entropy.clusters".into(), clusters.iter().max().map_or(0.0, |m| (m + 1) as f64));
         }
 
+        let timer = PhaseTimer::start();
         let (mut concept_input_layers, mut concept_answer_layers) = (Vec::new(), Vec::new());
         if let Some(concept) = instruments.concept {
             concept_input_layers = concept.directions.scores(&round.hidden_input);
@@ -203,6 +211,7 @@ impl Experiment {
                 metrics.insert("concept.probe".into(), probe.probability(h));
             }
         }
+        timer.stop(watch, round.round, Phase::Concept);
         Ok(RoundRecord {
             round: round.round,
             kind: round.kind,

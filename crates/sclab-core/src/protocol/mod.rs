@@ -13,7 +13,8 @@ mod watch;
 pub use chat_format::ChatFormat;
 pub use config::{ImmoralRounds, Instructions, OptionScoring, ProtocolConfig};
 pub use rounds::{is_device_lost, run_item, Item, ItemRun, Round, RoundKind, SampledAnswer, Turn, QUERY};
-pub use watch::{Stream, Watch};
+pub(crate) use watch::PhaseTimer;
+pub use watch::{Phase, PhaseTally, Stream, Watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {

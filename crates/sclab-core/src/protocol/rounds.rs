@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{ChatFormat, OptionScoring, ProtocolConfig, ProtocolError, Stream, Watch};
+use super::{ChatFormat, OptionScoring, Phase, PhaseTimer, ProtocolConfig, ProtocolError, Stream, Watch};
 use crate::backend::{Backend, ForwardRequest, LogitPositions, SeqId};
 use crate::generate::{generate, GenerateParams, StopReason};
 use crate::sampling::SamplingParams;
@@ -151,9 +151,11 @@ impl<'a> ItemRun<'a> {
                 let seq = backend.new_sequence();
                 self.conversation = Some(seq);
                 if !self.finished_tokens.is_empty() {
+                    let timer = PhaseTimer::start();
                     let tokens = self.finished_tokens.clone();
                     let replay = ForwardRequest { seq, tokens, logits: LogitPositions::None, hidden: false };
                     backend.forward(&[replay]).await?;
+                    timer.stop(watch, r, Phase::Prefill);
                 }
                 seq
             }
@@ -241,14 +243,21 @@ async fn answer<B: Backend, F: ChatFormat>(
     turn: Turn,
     watch: &dyn Watch,
 ) -> Result<(Round, String, Vec<u32>), ProtocolError> {
+    let r = turn.round;
     let appended_tokens = input.len();
     let mut cached = input.clone();
+    let timer = PhaseTimer::start();
     let request = ForwardRequest { seq, tokens: input, logits: LogitPositions::Last, hidden: true };
     let out = backend.forward(&[request]).await?.remove(0);
     let (logits, hidden_input) = (out.logits, out.hidden.unwrap_or_default());
     let context_tokens = backend.seq_len(seq)?;
+    timer.stop(watch, r, Phase::Prefill);
 
-    let samples = sample(backend, format, config, seq, &logits, turn.round, watch).await?;
+    let timer = PhaseTimer::start();
+    let samples = sample(backend, format, config, seq, &logits, r, watch).await?;
+    timer.stop(watch, r, Phase::Samples);
+
+    let timer = PhaseTimer::start();
     let scored = match config.option_scoring {
         OptionScoring::Label => &item.labels,
         OptionScoring::Text => &item.options,
@@ -262,16 +271,17 @@ async fn answer<B: Backend, F: ChatFormat>(
             OptionScoring::Text => total,
         });
     }
+    timer.stop(watch, r, Phase::OptionScores);
 
+    let timer = PhaseTimer::start();
     let greedy = GenerateParams {
         sampling: SamplingParams::GREEDY,
         max_tokens: config.max_tokens,
         seed: config.seed,
         first_stream: 0,
     };
-    let generated = generate(backend, &[seq], vec![logits], &greedy, |_, t| watch.token(turn.round, Stream::Answer, t))
-        .await?
-        .remove(0);
+    let generated =
+        generate(backend, &[seq], vec![logits], &greedy, |_, t| watch.token(r, Stream::Answer, t)).await?.remove(0);
     if generated.stop == StopReason::Cancelled {
         return Err(ProtocolError::Cancelled);
     }
@@ -287,6 +297,7 @@ async fn answer<B: Backend, F: ChatFormat>(
             backend.forward(&[request]).await?.remove(0).hidden.unwrap_or_default()
         }
     };
+    timer.stop(watch, r, Phase::Answer);
     cached.extend(&generated.tokens);
     let answer = format.decode(&generated.tokens)?;
     let full_answer = format!("{}{answer}", turn.prefix);
