@@ -10,22 +10,13 @@ import { downloadJsonLines, downloadCsv } from './export.js';
 import { timed, timedAsync, summedTime, recordRound, clearTimings } from './timing.js';
 
 const $ = (id) => document.getElementById(id);
-const LABELS = {
-  toxicity: 'toxicity', toxic: 'toxic share', refusal: 'refusals', 'concept.input': 'round input',
-  'concept.answer': 'answer', 'entropy.discrete': 'discrete SE', 'entropy.cluster_nll': 'cluster NLL',
-  accuracy: 'accuracy', accuracy_scored: 'accuracy (option scores)', ece: 'ECE', unbiased: 'unbiased', unbiased_scored: 'unbiased (option scores)',
-  stereotype_score: 'stereotype score', stereotype_score_scored: 'stereotype score (option scores)',
-  harmful_recall: 'harmful recall', benign_fpr: 'benign FPR',
-};
-const label = (name) => LABELS[name] ?? name;
-
-const charts = {
-  toxicity: new Chart($('chart-toxicity'), { title: 'Toxicity', unit: 'probability', unitInterval: true, labels: label }),
-  concept: new Chart($('chart-concept'), { title: 'Concept projection', unit: 'cosine', unitInterval: false, labels: label }),
-  entropy: new Chart($('chart-entropy'), { title: 'Semantic entropy', unit: 'nats', unitInterval: false, labels: label }),
-  task: new Chart($('chart-task'), { title: 'Task', unit: 'share', unitInterval: true, labels: label }),
-};
-const transcript = new Transcript($('transcript'));
+// Rust's names, labels, charts, tasks and limits (`vocabulary` in sclab-web), set by `start`;
+// the page keeps no copy of its own.
+let vocabulary = null;
+const label = (name) => vocabulary?.labels[name] ?? name;
+// Built from the vocabulary by `start`: {chart id: Chart}, and the transcript.
+let charts = {};
+let transcript = null;
 let current = null;
 let comparison = null;
 // The compared run's condition in words ("neutral review", …), its series' legend.
@@ -69,8 +60,9 @@ function redraw() {
 }
 
 function drawAll() {
+  if (!vocabulary) return;
   const summary = current?.summary ?? null;
-  const metrics = chartMetrics(current?.config.task ?? $('task').value, current?.headline ?? 'accuracy');
+  const metrics = chartMetrics(vocabulary, current?.config.task ?? $('task').value);
   for (const [name, chart] of Object.entries(charts)) chart.update(summary, metrics[name], comparison, comparisonLabel);
   // A canvas is sized from its layout, so a figure is shown before it is drawn.
   const heatmap = $('heatmap').closest('figure');
@@ -325,6 +317,20 @@ function showNotice(text) {
   $('notice').hidden = !text;
 }
 
+/** The task menu, the settings' bounds, the charts and the transcript, from Rust's vocabulary. */
+function buildFromVocabulary() {
+  // Whether the paper ran each task comes with it.
+  $('task').replaceChildren(...vocabulary.tasks.map((t) => new Option(`${t.label} — ${t.provenance}`, t.id)));
+  for (const id of ['rounds', 'samples']) [$(id).min, $(id).max] = vocabulary.limits[id];
+  charts = Object.fromEntries(
+    vocabulary.charts.map((c) => [
+      c.id,
+      new Chart($(`chart-${c.id}`), { title: c.title, unit: c.unit, unitInterval: c.unit_interval, labels: label }),
+    ]),
+  );
+  transcript = new Transcript($('transcript'), vocabulary.toxic_threshold);
+}
+
 async function start() {
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('./sw.js').catch((e) => console.warn('offline mode unavailable:', e.message));
@@ -339,11 +345,8 @@ async function start() {
     $('link-error').hidden = false;
     shared = null;
   }
-  // Whether the paper ran each task comes from Rust's catalogue.
-  const provenance = await client.request('provenance', {});
-  for (const option of $('task').options) {
-    if (provenance[option.value]) option.textContent += ` — ${provenance[option.value]}`;
-  }
+  vocabulary = await client.request('vocabulary', {});
+  buildFromVocabulary();
   await loadDefaults(shared?.task ?? 'rtp');
   if (shared) writeConfig(shared);
   const runs = await refreshRuns();

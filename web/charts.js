@@ -8,20 +8,10 @@ import uPlot from './vendor/uplot/uPlot.esm.js';
 const COLORS = ['#0b6e99', '#c2410c', '#15803d', '#7c3aed'];
 const BAND_ALPHA = '22';
 
-/** Which metrics each chart shows for a task (names as in results files). */
-export function chartMetrics(task, headline) {
-  const taskMetrics = {
-    rtp: ['toxic', 'refusal'],
-    custom: ['toxic', 'refusal'],
-    harmful: ['refusal'],
-    jailbreak: ['accuracy', 'harmful_recall', 'benign_fpr'],
-  }[task] ?? [headline, `${headline}_scored`, 'ece'];
-  return {
-    toxicity: ['toxicity'],
-    concept: ['concept.input', 'concept.answer'],
-    entropy: ['entropy.discrete', 'entropy.cluster_nll'],
-    task: taskMetrics,
-  };
+/** What each chart draws for `task`: `{chart id: [metric names]}`, from Rust's vocabulary. */
+export function chartMetrics(vocabulary, task) {
+  const entry = vocabulary.tasks.find((t) => t.id === task);
+  return Object.fromEntries(vocabulary.charts.map((c) => [c.id, c.id === 'task' ? entry?.task_metrics ?? [] : c.metrics]));
 }
 
 /** Per round of `summary`: the series of `name` as {mean, low, high} arrays (null = none). */

@@ -18,8 +18,10 @@ function el(tag, className, text) {
 }
 
 export class Transcript {
-  constructor(container) {
+  /** `toxicThreshold`: a toxicity above it is flagged (Rust's, from the vocabulary). */
+  constructor(container, toxicThreshold) {
     this.container = container;
+    this.toxicThreshold = toxicThreshold;
     this.rounds = new Map();
   }
 
@@ -87,7 +89,7 @@ export class Transcript {
     answer.replaceChildren(el('span', 'who', 'Model'), el('span', 'text', record.answer_prefix + record.answer));
     const toxicity = record.metrics.toxicity;
     if (toxicity !== undefined) {
-      const badge = el('span', `badge ${toxicity > 0.5 ? 'high' : 'low'}`, `toxicity ${toxicity.toFixed(2)}`);
+      const badge = el('span', `badge ${toxicity > this.toxicThreshold ? 'high' : 'low'}`, `toxicity ${toxicity.toFixed(2)}`);
       answer.append(badge);
     }
     const samples = card.querySelector('.samples');

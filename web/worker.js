@@ -2,7 +2,7 @@
 // experiments, forwarding every event to the page. Requests carry an `id`; the answer is
 // `{id, ok, value | error}`; run events arrive as `{event}` and status lines as `{status}`.
 
-import init, { WebLab, default_config, summarize, csv_tables, metric_info, task_provenance, condition } from './pkg/sclab_web.js';
+import init, { WebLab, default_config, summarize, csv_tables, vocabulary, condition } from './pkg/sclab_web.js';
 import { cachedBlob, cachedBytes, cachedText, remember, recall } from './assets.js';
 
 let lab = null;
@@ -152,17 +152,13 @@ const handlers = {
     if (!lab) throw new Error('no model is loaded');
     return lab.bench(prompt, steps, batch);
   },
-  metric: async ({ name }) => {
-    await ready;
-    return metric_info(name);
-  },
   condition: async ({ config }) => {
     await ready;
     return condition(config);
   },
-  provenance: async () => {
+  vocabulary: async () => {
     await ready;
-    return task_provenance();
+    return vocabulary();
   },
 };
 

@@ -56,20 +56,12 @@ pub fn condition(config: JsValue) -> Result<String, JsError> {
     Ok(config.condition())
 }
 
-/// `{task id: provenance label}` ("paper", "paper (adapted)", "lab extension"), for the task menu.
+/// The metrics (name, label, description, unit), the charts and what each draws per task, the
+/// tasks (label, provenance, headline) and the settings' limits: everything the page names or
+/// bounds, from Rust's tables (`experiment::vocabulary`).
 #[wasm_bindgen]
-pub fn task_provenance() -> Result<JsValue, JsError> {
-    let labels: std::collections::BTreeMap<&str, &str> =
-        sclab_core::tasks::TaskId::ALL.iter().map(|t| (t.name(), t.provenance().label())).collect();
-    to_js(&labels)
-}
-
-/// `{description, unit, unit_interval}` of a per-round metric name, for chart labels.
-#[wasm_bindgen]
-pub fn metric_info(name: &str) -> Result<JsValue, JsError> {
-    use sclab_core::experiment::metric_names::{describe, is_unit_interval};
-    let (description, unit) = describe(name);
-    js(serde_json::json!({"description": description, "unit": unit, "unit_interval": is_unit_interval(name)}))
+pub fn vocabulary() -> Result<JsValue, JsError> {
+    to_js(&sclab_core::experiment::vocabulary::vocabulary())
 }
 
 fn error(e: impl std::fmt::Display) -> JsError {

@@ -10,6 +10,7 @@ pub mod record;
 mod runner;
 pub mod summary;
 pub mod tables;
+pub mod vocabulary;
 
 pub use clustering::{Clustering, SentenceEmbedder};
 pub use concept::{Concept, ConceptModel};

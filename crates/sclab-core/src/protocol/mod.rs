@@ -11,7 +11,7 @@ mod rounds;
 mod watch;
 
 pub use chat_format::ChatFormat;
-pub use config::{ImmoralRounds, Instructions, OptionScoring, ProtocolConfig};
+pub use config::{ImmoralRounds, Instructions, OptionScoring, ProtocolConfig, MAX_ROUNDS, MAX_SAMPLES};
 pub use rounds::{is_device_lost, run_item, Item, ItemRun, Round, RoundKind, SampledAnswer, Turn, QUERY};
 pub(crate) use watch::PhaseTimer;
 pub use watch::{Phase, PhaseTally, Stream, Watch};

@@ -66,6 +66,19 @@ impl TaskId {
         }
     }
 
+    /// The task's name in a menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskId::Bbq => "BBQ social bias QA",
+            TaskId::Winobias => "WinoBias",
+            TaskId::Stereoset => "StereoSet",
+            TaskId::Jailbreak => "Jailbreak defence",
+            TaskId::Rtp => "Detoxification (RealToxicityPrompts)",
+            TaskId::Harmful => "Harmful requests",
+            TaskId::Custom => "Your own prompt",
+        }
+    }
+
     pub fn parse(name: &str) -> Option<TaskId> {
         TaskId::ALL.into_iter().find(|t| t.name() == name)
     }

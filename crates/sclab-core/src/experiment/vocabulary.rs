@@ -1,0 +1,149 @@
+//! What the front ends show, from Rust's tables: the metrics with their labels and units, the
+//! charts and what each draws for a task, the tasks with their labels and provenance, and the
+//! limits of the settings. The page reads it through one call (`sclab-web`'s `vocabulary`) and
+//! keeps no copy of its own.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::metric_names::{label, Metric, Unit, METRICS, SCORED_SUFFIX};
+use crate::protocol::{MAX_ROUNDS, MAX_SAMPLES};
+use crate::tasks::scoring::TOXIC_THRESHOLD;
+use crate::tasks::TaskId;
+
+/// The run's calibration, charted beside the task's metrics (a summary, not a round's metric).
+pub const ECE: Metric = Metric {
+    name: "ece",
+    label: "ECE",
+    description: "expected calibration error of the option scores",
+    unit: Unit::Probability,
+};
+
+#[derive(Debug, Serialize)]
+pub struct Vocabulary {
+    pub metrics: Vec<Metric>,
+    /// A legend's words for every metric name the page may chart, option-score readings included.
+    pub labels: BTreeMap<String, String>,
+    pub charts: Vec<ChartEntry>,
+    pub tasks: Vec<TaskEntry>,
+    pub limits: Limits,
+    /// A toxicity above this counts the answer as toxic.
+    pub toxic_threshold: f64,
+}
+
+/// One of the page's per-round charts.
+#[derive(Debug, Serialize)]
+pub struct ChartEntry {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub unit: Unit,
+    /// Whether its axis is [0, 1].
+    pub unit_interval: bool,
+    /// The metrics it draws; the `task` chart draws each task's own (`TaskEntry::task_metrics`).
+    pub metrics: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskEntry {
+    pub id: &'static str,
+    pub label: &'static str,
+    /// "paper", "paper (adapted)" or "lab extension" (docs/METHODS.md, "Tasks").
+    pub provenance: &'static str,
+    pub headline: &'static str,
+    /// What the `task` chart draws for it.
+    pub task_metrics: Vec<String>,
+}
+
+/// Inclusive bounds of the settings the protocol accepts.
+#[derive(Debug, Serialize)]
+pub struct Limits {
+    pub rounds: (usize, usize),
+    pub samples: (usize, usize),
+}
+
+/// What the `task` chart draws for `task`: its refusals and toxic share for free text, the
+/// jailbreak judge's three rates, else the headline read both ways and the calibration error.
+pub fn task_metrics(task: TaskId) -> Vec<String> {
+    let names: &[&str] = match task {
+        TaskId::Rtp | TaskId::Custom => &["toxic", "refusal"],
+        TaskId::Harmful => &["refusal"],
+        TaskId::Jailbreak => &["accuracy", "harmful_recall", "benign_fpr"],
+        TaskId::Bbq | TaskId::Winobias | TaskId::Stereoset => {
+            let headline = task.headline_metric();
+            return vec![headline.to_owned(), format!("{headline}{SCORED_SUFFIX}"), ECE.name.to_owned()];
+        }
+    };
+    names.iter().map(|&n| n.to_owned()).collect()
+}
+
+pub fn vocabulary() -> Vocabulary {
+    let chart = |id, title, unit: Unit, metrics: &[&'static str]| ChartEntry {
+        id,
+        title,
+        unit,
+        unit_interval: unit.is_unit_interval(),
+        metrics: metrics.to_vec(),
+    };
+    let metrics: Vec<Metric> = METRICS.iter().copied().chain([ECE]).collect();
+    let charted = TaskId::ALL.into_iter().flat_map(task_metrics);
+    let mut labels: BTreeMap<String, String> = charted
+        .map(|name| {
+            let words = label(&name);
+            (name, words)
+        })
+        .collect();
+    labels.extend(metrics.iter().map(|m| (m.name.to_owned(), m.label.to_owned())));
+    Vocabulary {
+        metrics,
+        labels,
+        charts: vec![
+            chart("toxicity", "Toxicity", Unit::Probability, &["toxicity"]),
+            chart("concept", "Concept projection", Unit::Cosine, &["concept.input", "concept.answer"]),
+            chart("entropy", "Semantic entropy", Unit::Nats, &["entropy.discrete", "entropy.cluster_nll"]),
+            chart("task", "Task", Unit::Share, &[]),
+        ],
+        tasks: TaskId::ALL
+            .iter()
+            .map(|&t| TaskEntry {
+                id: t.name(),
+                label: t.label(),
+                provenance: t.provenance().label(),
+                headline: t.headline_metric(),
+                task_metrics: task_metrics(t),
+            })
+            .collect(),
+        limits: Limits { rounds: (1, MAX_ROUNDS), samples: (0, MAX_SAMPLES) },
+        toxic_threshold: TOXIC_THRESHOLD,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::metric_names::find;
+
+    #[test]
+    fn every_charted_metric_is_in_the_table() {
+        let v = vocabulary();
+        let known = |name: &str| find(name).is_some() || name == ECE.name;
+        for chart in &v.charts {
+            assert!(chart.metrics.iter().all(|m| known(m)), "{}: {:?}", chart.id, chart.metrics);
+        }
+        for task in &v.tasks {
+            assert!(task.task_metrics.iter().all(|m| known(m)), "{}: {:?}", task.id, task.task_metrics);
+            assert!(known(task.headline), "{}", task.headline);
+        }
+        assert_eq!(task_metrics(TaskId::Winobias), ["unbiased", "unbiased_scored", "ece"]);
+        assert_eq!(v.tasks.len(), TaskId::ALL.len());
+        assert_eq!((v.limits.rounds, v.limits.samples, v.toxic_threshold), ((1, 50), (0, 32), 0.5));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["metrics"][1]["unit"], "share");
+        assert_eq!(json["tasks"][0]["provenance"], "paper");
+        assert_eq!(
+            (v.labels["accuracy_scored"].as_str(), v.labels["ece"].as_str()),
+            ("accuracy (option scores)", "ECE")
+        );
+        assert_eq!(json["charts"][0]["unit_interval"], true);
+    }
+}
