@@ -132,74 +132,133 @@ function describePoints(points, rounds) {
 }
 
 /** Mean concept score per round (rows) and layer (columns), blue (low) to red (high). */
+/**
+ * Blue (−1) through white (0) to red (+1): the report's diverging scale
+ * (crates/sclab-cli/src/report/svg.rs, `diverging`), so the page and the report colour alike.
+ */
+function diverging(t) {
+  const v = Math.max(-1, Math.min(1, t));
+  const [r, g, b] = v >= 0 ? [255, 255 - 180 * v, 255 - 200 * v] : [255 + 200 * v, 255 + 140 * v, 255];
+  return `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`;
+}
+
+/**
+ * The concept's cosine by layer (rows, the last on top) and round (columns), on a diverging
+ * scale around 0 up to the largest magnitude: the report's `concept-layers.svg`.
+ */
 export function drawHeatmap(canvas, summary) {
-  const rows = summary?.concept_by_layer ?? [];
+  const columns = summary?.concept_by_layer ?? [];
   const ctx = canvas.getContext('2d');
   const { width, height } = fitCanvas(canvas);
   ctx.clearRect(0, 0, width, height);
-  const layers = Math.max(0, ...rows.map((r) => r.length));
-  canvas.dataset.points = JSON.stringify({ rounds: rows.length, layers });
-  if (!rows.length || !layers) return;
-  const values = rows.flat();
-  const [lo, hi] = [Math.min(...values), Math.max(...values)];
-  const left = 52;
-  const top = 8;
-  const bottom = 34;
-  const cw = (width - left - 8) / layers;
-  const ch = (height - top - bottom) / rows.length;
-  rows.forEach((row, r) => {
-    row.forEach((v, l) => {
-      const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
-      ctx.fillStyle = `rgb(${Math.round(40 + 200 * t)}, ${Math.round(90 + 40 * (1 - Math.abs(2 * t - 1)))}, ${Math.round(240 - 200 * t)})`;
-      ctx.fillRect(left + l * cw, top + r * ch, Math.ceil(cw), Math.ceil(ch));
-    });
+  const layers = columns.length ? Math.min(...columns.map((c) => c.length)) : 0;
+  canvas.dataset.points = JSON.stringify({ rounds: columns.length, layers });
+  if (!columns.length || !layers) return;
+  const max = Math.max(1e-9, ...columns.flat().map(Math.abs));
+  const [left, top, right, bottom] = [40, 8, 56, 36];
+  const cw = (width - left - right) / columns.length;
+  const ch = (height - top - bottom) / layers;
+  columns.forEach((column, c) => {
+    for (let l = 0; l < layers; l++) {
+      ctx.fillStyle = diverging(column[l] / max);
+      ctx.fillRect(left + c * cw, top + (layers - 1 - l) * ch, Math.ceil(cw), Math.ceil(ch));
+    }
   });
   ctx.fillStyle = '#222';
   ctx.font = '12px system-ui, sans-serif';
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  summary.rounds.forEach((round, r) => ctx.fillText(`round ${round}`, left - 4, top + (r + 0.5) * ch));
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
-  const step = Math.ceil(layers / 10);
-  for (let l = 0; l < layers; l += step) ctx.fillText(String(l), left + (l + 0.5) * cw, height - bottom + 4);
-  ctx.fillText(`layer · cosine from ${lo.toFixed(3)} (blue) to ${hi.toFixed(3)} (red)`, left + (width - left) / 2, height - 16);
+  const roundStep = Math.ceil(columns.length / 12);
+  summary.rounds.forEach((round, c) => {
+    if (c % roundStep === 0) ctx.fillText(String(round), left + (c + 0.5) * cw, height - bottom + 4);
+  });
+  ctx.fillText('round', left + (width - left - right) / 2, height - 16);
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (let l = 0; l < layers; l += Math.max(5, Math.floor(layers / 6))) {
+    ctx.fillText(String(l), left - 4, top + (layers - 1 - l + 0.5) * ch);
+  }
+  ctx.save();
+  ctx.translate(10, top + (height - top - bottom) / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText('layer', 0, 0);
+  ctx.restore();
+  // The scale: +max at the top, −max at the bottom.
+  const lx = width - right + 8;
+  const steps = 11;
+  const sh = (height - top - bottom) / steps;
+  for (let i = 0; i < steps; i++) {
+    ctx.fillStyle = diverging(1 - (2 * i) / (steps - 1));
+    ctx.fillRect(lx, top + i * sh, 12, Math.ceil(sh));
+  }
+  ctx.fillStyle = '#222';
+  ctx.textAlign = 'left';
+  ctx.fillText(max.toFixed(2), lx + 15, top + sh / 2);
+  ctx.fillText((-max).toFixed(2), lx + 15, top + (steps - 0.5) * sh);
 }
 
-/** Accuracy against confidence per bin for the last round with calibration data (false: none). */
+const RELIABILITY_COLORS = [COLORS[0], COLORS[1]];
+
+/**
+ * Accuracy against mean confidence per bin for the first and the last round with calibration
+ * data, a point per non-empty bin sized by its answers: the report's `reliability.svg`.
+ * Returns false when no round has any.
+ */
 export function drawReliability(canvas, summary) {
   const ctx = canvas.getContext('2d');
   const { width, height } = fitCanvas(canvas);
   ctx.clearRect(0, 0, width, height);
-  const last = summary ? [...summary.calibration.keys()].reverse().find((i) => summary.calibration[i]) : undefined;
-  canvas.dataset.points = JSON.stringify({ bins: last === undefined ? 0 : summary.calibration[last].bins.length });
-  if (last === undefined) return false;
-  const c = summary.calibration[last];
+  const measured = summary ? [...summary.calibration.keys()].filter((i) => summary.calibration[i]) : [];
+  const shown = [...new Set([measured[0], measured[measured.length - 1]])].filter((i) => i !== undefined);
+  canvas.dataset.points = JSON.stringify({ rounds: shown.map((i) => summary.rounds[i]) });
+  if (!shown.length) return false;
   const [left, top, right, bottom] = [44, 10, 10, 44];
   const w = width - left - right;
   const h = height - top - bottom;
+  const px = (x) => left + x * w;
+  const py = (y) => top + h * (1 - y);
   ctx.strokeStyle = '#999';
+  ctx.setLineDash([4, 4]);
   ctx.beginPath();
-  ctx.moveTo(left, top + h);
-  ctx.lineTo(left + w, top);
+  ctx.moveTo(px(0), py(0));
+  ctx.lineTo(px(1), py(1));
   ctx.stroke();
-  ctx.fillStyle = '#0b6e99cc';
-  for (const bin of c.bins) {
-    if (!bin.count) continue;
-    const x = left + bin.lower * w;
-    const bw = (bin.upper - bin.lower) * w - 2;
-    ctx.fillRect(x + 1, top + h * (1 - bin.accuracy), bw, h * bin.accuracy);
-  }
-  ctx.fillStyle = '#222';
+  ctx.setLineDash([]);
   ctx.font = '12px system-ui, sans-serif';
-  ctx.textAlign = 'center';
+  shown.forEach((index, k) => {
+    const c = summary.calibration[index];
+    const color = RELIABILITY_COLORS[k];
+    const bins = c.bins.filter((b) => b.count > 0);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    bins.forEach((b, i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, px(b.mean_confidence), py(b.accuracy)));
+    ctx.stroke();
+    ctx.fillStyle = `${color}b3`;
+    for (const b of bins) {
+      ctx.beginPath();
+      ctx.arc(px(b.mean_confidence), py(b.accuracy), 2 + Math.min(8, Math.sqrt(b.count)), 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    ctx.fillStyle = color;
+    ctx.fillRect(left + 10, top + 4 + 16 * k, 10, 10);
+    ctx.fillStyle = '#222';
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'top';
+    ctx.fillText(`round ${summary.rounds[index]} (ECE ${c.ece.toFixed(3)})`, left + 25, top + 3 + 16 * k);
+  });
+  ctx.lineWidth = 1;
+  ctx.fillStyle = '#222';
+  ctx.textBaseline = 'alphabetic';
   for (const t of [0, 0.5, 1]) {
-    ctx.fillText(String(t), left + t * w, top + h + 12);
-    ctx.textAlign = 'right';
-    ctx.fillText(String(t), left - 4, top + h * (1 - t) + 4);
     ctx.textAlign = 'center';
+    ctx.fillText(String(t), px(t), top + h + 14);
+    ctx.textAlign = 'right';
+    ctx.fillText(String(t), left - 4, py(t) + 4);
   }
-  ctx.fillText(`confidence · round ${summary.rounds[last]} · ECE ${c.ece.toFixed(3)}`, left + w / 2, height - 8);
+  ctx.textAlign = 'center';
+  ctx.fillText('confidence (mean per bin)', left + w / 2, height - 8);
   ctx.save();
   ctx.translate(12, top + h / 2);
   ctx.rotate(-Math.PI / 2);
