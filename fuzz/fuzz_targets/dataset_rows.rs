@@ -1,13 +1,14 @@
-//! Dataset rows (JSON lines, as the page fetches them and the asset step writes them) turned
-//! into every task's items.
+//! Dataset rows (JSON lines, as the page fetches them and the asset step writes them) parsed,
+//! and the rows that parse turned into every task's items.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sclab_core::tasks::{load_items, BbqSubset, TaskId};
+use sclab_core::tasks::{load_items, parse_rows, BbqSubset, TaskId};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let rows: Vec<serde_json::Value> = text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let _ = parse_rows("fuzzed", &text);
+    let rows: Vec<serde_json::Value> = text.lines().filter_map(|line| parse_rows("fuzzed", line).ok()).flatten().collect();
     let dataset = |_: &str| Ok(rows.clone());
     for task in TaskId::ALL {
         for subset in [BbqSubset::Ambiguous, BbqSubset::Disambiguated] {

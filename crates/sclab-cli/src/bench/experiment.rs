@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use sclab_core::experiment::{ConceptModel, Experiment, ExperimentConfig, Instruments};
 use sclab_core::protocol::{run_item, ChatFormat, Item, PhaseTally, ProtocolConfig, Turn};
-use sclab_core::tasks::{load_items, TaskId, TaskItem};
+use sclab_core::tasks::{TaskId, TaskItem};
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams};
 use sclab_engine::{ChatCodec, SentenceEmbedder};
 use serde::Serialize;
@@ -54,7 +54,7 @@ impl Bench {
     pub fn open(model: &ModelArgs) -> anyhow::Result<Bench> {
         let mut lab = Lab::open(model)?;
         let config = config();
-        let item = load_items(TaskId::Rtp, config.subset, None, &dataset_rows(&lab.cache)?, config.seed)?.remove(0);
+        let item = config.items(&dataset_rows(&lab.cache)?).map_err(anyhow::Error::msg)?.remove(0);
         let concept = lab.concept(config.concept(), &config.concept_prefix())?;
         let embedder = lab.embedder()?;
         let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Clustering, Concept};
 use crate::protocol::{ImmoralRounds, Instructions, OptionScoring, ProtocolConfig};
-use crate::tasks::{BbqSubset, TaskId, TaskItem, TaskKind};
+use crate::tasks::{load_items, BbqSubset, Rows, TaskId, TaskItem, TaskKind};
 
 /// Everything that defines an experiment; the CLI's flags and the page's controls both fill
 /// it, and the results file records it. Every field but `task` has a default; its JSON form is
@@ -175,6 +175,19 @@ impl ExperimentConfig {
             return Err("review: the instructions have no neutral_review text".into());
         }
         Ok(())
+    }
+
+    /// The run's items: the task's items from the datasets' `rows` in their seeded order, then
+    /// [`select`](Self::select)ed.
+    pub fn items(&self, rows: &Rows) -> Result<Vec<TaskItem>, String> {
+        let all =
+            load_items(self.task, self.subset, self.prompt.as_deref(), rows, self.seed).map_err(|e| e.to_string())?;
+        self.select(all)
+    }
+
+    /// Whether the run groups its samples by sentence embeddings, and so needs the embedder.
+    pub fn needs_embedder(&self) -> bool {
+        self.clustering() == Clustering::Embedding && self.samples > 0
     }
 
     /// The run's items out of the task's seeded order: the listed `ids`, or `limit` items

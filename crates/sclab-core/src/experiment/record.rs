@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::ExperimentConfig;
+use super::{ConceptModel, ExperimentConfig};
+use crate::backend::ModelInfo;
 use crate::generate::StopReason;
 use crate::protocol::RoundKind;
 use crate::tasks::scoring::QaReading;
@@ -78,6 +79,12 @@ impl Header {
         Self { schema: SCHEMA.into(), version: SCHEMA_VERSION, config, model, probe_accuracy, writer }
     }
 
+    /// The header of a run of `config` on `model`, measured with `concept` (whose probes'
+    /// held-out accuracy it records), written by `writer` ("sclab 0.1.0", "sclab-web 0.1.0").
+    pub fn of_run(config: ExperimentConfig, model: ModelRecord, concept: &ConceptModel, writer: String) -> Self {
+        Self::new(config, model, concept.probes.iter().map(|p| p.test_accuracy).collect(), writer)
+    }
+
     pub fn check_version(&self) -> Result<(), String> {
         if self.schema != SCHEMA || self.version != SCHEMA_VERSION {
             return Err(format!(
@@ -99,6 +106,13 @@ pub struct ModelRecord {
     pub layers: usize,
     /// "cpu" or "gpu".
     pub backend: String,
+}
+
+impl ModelRecord {
+    /// The record of model file `name` (its `sha256`) as `backend` ("cpu", "gpu") runs it.
+    pub fn new(name: String, sha256: String, info: &ModelInfo, backend: &str) -> Self {
+        Self { name, sha256, architecture: info.architecture.clone(), layers: info.n_layers, backend: backend.into() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -83,7 +83,7 @@ impl Experiment {
         on_round: &mut dyn FnMut(&RoundRecord),
         recover: &mut dyn FnMut(&mut B, &ProtocolError) -> bool,
     ) -> Result<ItemRecord, ExperimentError> {
-        if self.clustering == Clustering::Embedding && self.protocol.samples > 0 && instruments.embedder.is_none() {
+        if self.config.needs_embedder() && instruments.embedder.is_none() {
             return Err(ExperimentError::Embedding("no sentence embedder is loaded".into()));
         }
         if let Some(concept) = instruments.concept {

@@ -217,6 +217,20 @@ pub enum TaskError {
 /// Rows of a normalised dataset, by name (the CLI reads the asset cache, the page fetches them).
 pub type Rows<'a> = dyn Fn(&str) -> Result<Vec<Value>, TaskError> + 'a;
 
+/// The rows of dataset `name` from its JSON lines (as the asset step writes them and the page
+/// fetches them); blank lines are skipped, a line that is not JSON is an error naming it.
+pub fn parse_rows(name: &str, jsonl: &str) -> Result<Vec<Value>, TaskError> {
+    jsonl
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| TaskError::Dataset { dataset: name.to_owned(), message: format!("line {}: {e}", i + 1) })
+        })
+        .collect()
+}
+
 /// Every item of `task`, in a seeded order so that any prefix is a fair random sample; the
 /// jailbreak task alternates harmful and benign contents, so that any prefix up to twice the
 /// smaller side is balanced (then the rest of the larger side follows).
@@ -498,6 +512,26 @@ mod tests {
             ],
             _ => vec![json!({"id": "broken"})],
         })
+    }
+
+    #[test]
+    fn dataset_lines_parse_or_name_the_bad_line() {
+        assert_eq!(parse_rows("d", "{\"a\": 1}\n\n  \n[2]\n").unwrap(), vec![json!({"a": 1}), json!([2])]);
+        let err = parse_rows("rtp", "{}\n{not json\n").unwrap_err().to_string();
+        assert!(err.starts_with("dataset rtp: line 2:"), "{err}");
+    }
+
+    #[test]
+    fn a_config_selects_its_items_from_the_seeded_order() {
+        use crate::experiment::ExperimentConfig;
+        let config = ExperimentConfig { offset: 1, limit: Some(1), ..ExperimentConfig::for_task(TaskId::Jailbreak) };
+        let all = load_items(TaskId::Jailbreak, BbqSubset::Ambiguous, None, &rows, config.seed).unwrap();
+        assert_eq!(config.items(&rows).unwrap(), all[1..2]);
+        let none = ExperimentConfig { offset: 99, ..config };
+        assert!(none.items(&rows).unwrap_err().contains("leaves none"));
+        assert!(ExperimentConfig::for_task(TaskId::Rtp).needs_embedder());
+        assert!(!ExperimentConfig { samples: 0, ..ExperimentConfig::for_task(TaskId::Rtp) }.needs_embedder());
+        assert!(!ExperimentConfig::for_task(TaskId::Bbq).needs_embedder());
     }
 
     #[test]

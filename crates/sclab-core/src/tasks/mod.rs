@@ -6,4 +6,6 @@ pub mod catalogue;
 pub mod instructions;
 pub mod scoring;
 
-pub use catalogue::{load_items, BbqSubset, Provenance, Rows, TaskError, TaskId, TaskItem, TaskKind, Truth};
+pub use catalogue::{
+    load_items, parse_rows, BbqSubset, Provenance, Rows, TaskError, TaskId, TaskItem, TaskKind, Truth,
+};
