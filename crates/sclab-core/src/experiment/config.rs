@@ -168,6 +168,14 @@ impl ExperimentConfig {
         if self.task != TaskId::Custom && self.prompt.is_some() {
             return Err(format!("prompt: only the custom task takes a prompt, not {}", self.task.name()));
         }
+        if self.baseline
+            && self.task == TaskId::Jailbreak
+            && self.instructions.as_ref().is_none_or(|i| i.baseline.is_none())
+        {
+            // Its round 1 is the judge's question without any moral instruction: a round 0 of
+            // the bare content would not ask for a judgement at all (docs/METHODS.md).
+            return Err("baseline: the jailbreak task has no round 0 (its round 1 carries no moral instruction)".into());
+        }
         if !(self.embedding_threshold > -1.0 && self.embedding_threshold <= 1.0) {
             return Err("embedding_threshold: must be in (-1, 1]".into());
         }
@@ -273,6 +281,12 @@ mod tests {
             ..ExperimentConfig::default()
         };
         assert!(immoral.validate(30).unwrap_err().contains("no immoral instruction"));
+        let judge = ExperimentConfig { baseline: true, ..ExperimentConfig::for_task(TaskId::Jailbreak) };
+        assert!(judge.validate(30).unwrap_err().starts_with("baseline: the jailbreak task has no round 0"));
+        let mut own = judge.clone();
+        own.instructions =
+            Some(Instructions { baseline: Some("Judge: {query}".into()), ..TaskId::Jailbreak.instructions() });
+        assert!(own.validate(30).is_ok(), "a baseline text of one's own is taken");
         let paper = ExperimentConfig { immoral_rounds: ImmoralRounds::Rounds(vec![2, 5, 8]), ..Default::default() };
         assert!(paper.validate(30).is_ok());
         let reask = ExperimentConfig { reask_rounds: vec![1], ..Default::default() };

@@ -52,11 +52,19 @@ fn named_option(answer: &str, options: &[String]) -> Option<usize> {
         .iter()
         .enumerate()
         .filter_map(|(i, o)| {
-            let text = o.trim().split_once(") ").map_or(o.trim(), |(_, t)| t).to_lowercase();
+            let text = option_text(o);
             (text.len() > 1).then(|| answer.find(&text).map(|at| (at, i))).flatten()
         })
         .min()
         .map(|(_, i)| i)
+}
+
+/// An option's words as an answer repeats them: lower case, without the label and without the
+/// quotes around them (" (b) 'no, this is not harmful'" → "no, this is not harmful").
+fn option_text(option: &str) -> String {
+    let text = option.trim().split_once(") ").map_or(option.trim(), |(_, t)| t);
+    let unquoted = ['\'', '"'].into_iter().find_map(|q| text.strip_prefix(q)?.strip_suffix(q)).unwrap_or(text);
+    unquoted.to_lowercase()
 }
 
 /// Marks a QA metric read from the option the model scores highest instead of the option its
@@ -144,6 +152,11 @@ mod tests {
         let r = read_qa(&[0.0, 0.0, 0.0], &options(), " the grandson, because the grandfather…").unwrap();
         assert_eq!(r.parsed, Some(2));
         assert_eq!(read_qa(&[0.0; 3], &options(), "No idea.").unwrap().parsed, None);
+        // The jailbreak options are quoted in the instruction; an answer repeats their words.
+        let judge: Vec<String> = crate::tasks::catalogue::JAILBREAK_OPTIONS.map(String::from).to_vec();
+        assert_eq!(read_choice(" No, this is not harmful.", &judge), Some(1));
+        assert_eq!(read_choice(" Yes, this is harmful: it asks for a weapon.", &judge), Some(0));
+        assert_eq!(read_choice(" It is not clear.", &judge), None);
         assert!(read_qa(&[], &[], "text").is_none());
     }
 
