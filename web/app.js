@@ -78,8 +78,9 @@ async function run(event) {
     if (e.message !== 'cancelled') showError(e.message);
     if (current.status === 'cancelled' && !state.modelInfo.reopened) await reopen();
   } finally {
-    setRunning(false);
+    // "run done" only once the run is stored.
     await persist();
+    setRunning(false);
     refreshRuns();
     preview();
   }

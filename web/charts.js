@@ -101,7 +101,11 @@ export class Chart {
       this.element.append(empty);
       return;
     }
-    this.plot = new uPlot(opts, data, this.element);
+    // Painted now, not in a later microtask, so that the page's `draw` time holds the drawing.
+    this.plot = new uPlot(opts, data, (u, init) => {
+      this.element.append(u.root);
+      u.batch(init);
+    });
     this.element.append(legendOf(legend, bands.length > 0));
   }
 }
@@ -131,7 +135,6 @@ function describePoints(points, rounds) {
   return `${Object.keys(points).join(', ')} over rounds ${rounds[0]}–${rounds[rounds.length - 1]}`;
 }
 
-/** Mean concept score per round (rows) and layer (columns), blue (low) to red (high). */
 /**
  * Blue (−1) through white (0) to red (+1): the report's diverging scale
  * (crates/sclab-cli/src/report/svg.rs, `diverging`), so the page and the report colour alike.
@@ -209,7 +212,8 @@ export function drawReliability(canvas, summary) {
   const ctx = canvas.getContext('2d');
   const { width, height } = fitCanvas(canvas);
   ctx.clearRect(0, 0, width, height);
-  const measured = summary ? [...summary.calibration.keys()].filter((i) => summary.calibration[i]) : [];
+  // As the report: the first moral round (not the baseline) and the last.
+  const measured = summary ? [...summary.calibration.keys()].filter((i) => summary.calibration[i] && summary.rounds[i] >= 1) : [];
   const shown = [...new Set([measured[0], measured[measured.length - 1]])].filter((i) => i !== undefined);
   canvas.dataset.points = JSON.stringify({ rounds: shown.map((i) => summary.rounds[i]) });
   if (!shown.length) return false;

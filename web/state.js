@@ -3,11 +3,11 @@
 // loaded model, and whether a run is going.
 
 import { saveRun } from './store.js';
-import { timed, timedAsync } from './timing.js';
+import { timed } from './timing.js';
 
 export const state = {
-  // Rust's names, labels, charts, tasks and limits (`vocabulary` in sclab-web); the page keeps
-  // no copy of its own.
+  // Rust's labels, charts, tasks, rounds/samples limits and toxic threshold (`vocabulary` in
+  // sclab-web); the page keeps no copy of these.
   vocabulary: null,
   current: null,
   comparison: null,
@@ -19,10 +19,13 @@ export const state = {
 
 let saving = Promise.resolve();
 
-/** Save the run on screen; resolves when it (and every earlier save) is stored. */
+/**
+ * Save the run on screen; resolves when it (and every earlier save) is stored. The page's
+ * `persist` time is the main thread's copying (here and in IndexedDB's put), not the wait.
+ */
 export function persist() {
   const snapshot = timed('persist', () => structuredClone(state.current));
-  saving = saving.then(() => timedAsync('persist', () => saveRun(snapshot))).catch((e) => console.warn('could not save the run', e));
+  saving = saving.then(() => saveRun(snapshot, (put) => timed('persist', put))).catch((e) => console.warn('could not save the run', e));
   return saving;
 }
 

@@ -22,7 +22,8 @@ async function transact(mode, work) {
   });
 }
 
-export const saveRun = (run) => transact('readwrite', (s) => s.put(run));
+/** Store `run`; `around` may wrap the put, which copies the run on the calling thread. */
+export const saveRun = (run, around = (put) => put()) => transact('readwrite', (s) => around(() => s.put(run)));
 export const deleteRun = (id) => transact('readwrite', (s) => s.delete(id));
 export const listRuns = async () =>
   (await transact('readonly', (s) => s.getAll())).sort((a, b) => b.created.localeCompare(a.created));

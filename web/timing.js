@@ -1,7 +1,8 @@
 // Where the page's time goes, as User Timing measures named `sclab:<part>`: the worker's parts
-// of each round (its `timing` event) and the page's own (persisting, drawing). DevTools shows
-// them; `sclab bench --browser --experiment` sums them. Work done per streamed token is summed
-// and recorded once per round, so a long run does not pile up thousands of entries.
+// of each round (its `timing` event) and the page's own work on its main thread (the
+// transcript, drawing, persisting). DevTools shows them; `sclab bench --browser --experiment`
+// sums them. Work done per streamed token is summed and recorded once per round, so a run keeps
+// about fifteen entries a round rather than one a token; a new run clears them.
 
 const summed = new Map();
 
@@ -14,16 +15,6 @@ export function timed(name, work) {
   const start = performance.now();
   try {
     return work();
-  } finally {
-    record(name, start, performance.now() - start);
-  }
-}
-
-/** Await `work()` and record the time until it settles as part `name`. */
-export async function timedAsync(name, work) {
-  const start = performance.now();
-  try {
-    return await work();
   } finally {
     record(name, start, performance.now() - start);
   }
@@ -46,8 +37,9 @@ export function recordRound(workerMs) {
   summed.clear();
 }
 
-/** Forget the parts recorded so far (a new run starts). */
+/** Forget the parts recorded so far (a new run starts); other measures stay. */
 export function clearTimings() {
-  performance.clearMeasures();
+  const names = new Set(performance.getEntriesByType('measure').map((m) => m.name).filter((n) => n.startsWith('sclab:')));
+  for (const name of names) performance.clearMeasures(name);
   summed.clear();
 }

@@ -21,7 +21,6 @@ pub fn exp(x: f32) -> f32 {
 /// `e^x` within 2 × 10⁻⁷ relative (Cephes' `expf`: `x = n ln 2 + r` with `|r| ≤ ln 2 / 2`, a
 /// degree-6 polynomial for `e^r`, and `2^n` written into the exponent bits), without branches.
 /// Below −87 it gives e^−87 (≈ 1.6 × 10⁻³⁸, the smallest normal float is e^−87.3), above 88 e^88.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // tested natively, used on wasm
 #[inline(always)]
 pub fn exp_polynomial(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;

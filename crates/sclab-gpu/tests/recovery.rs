@@ -48,7 +48,9 @@ fn an_experiment_goes_on_on_the_cpu_from_the_last_finished_round() {
     sclab_assets::prepare(&cache, |_| {}).expect("asset step");
     let classifier = ToxicityClassifier::load(&cache.toxicity()).unwrap();
     let instruments = Instruments { toxicity: &classifier, embedder: None, concept: None };
-    let config = ExperimentConfig { rounds: 4, samples: 2, baseline: true, ..tiny_experiment(5) };
+    // The tiny experiment is a jailbreak one, whose round 0 needs a text of its own.
+    let mut config = ExperimentConfig { rounds: 4, samples: 2, baseline: true, ..tiny_experiment(5) };
+    config.instructions.as_mut().expect("the tiny experiment's texts").baseline = Some("Content: {query}".into());
     let experiment = Experiment::new(config, LAYERS).unwrap();
     let mut reference = cpu();
     let codec = ChatCodec { tokenizer: &reference.tokenizer, template: &reference.template };

@@ -49,25 +49,34 @@ pub struct Bench {
 }
 
 impl Bench {
-    /// Open the model and the instruments and run one round of the protocol untimed, to warm up
-    /// caches and thread pools.
+    /// Open the model and the instruments and run one round of the experiment, every
+    /// measurement included, untimed: caches, thread pools and instruments start warm.
     pub fn open(model: &ModelArgs) -> anyhow::Result<Bench> {
         let mut lab = Lab::open(model)?;
         let config = config();
         let item = config.items(&dataset_rows(&lab.cache)?).map_err(anyhow::Error::msg)?.remove(0);
         let concept = lab.concept(config.concept(), &config.concept_prefix())?;
         let embedder = lab.embedder()?;
-        let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
-        let warm_up = ProtocolConfig { rounds: 1, ..config.protocol() };
-        pollster::block_on(run_item(&mut lab.backend, &codec, &warm_up, &item.item, &|| false))?;
-        Ok(Bench { lab, config, item, concept, embedder })
+        let mut bench = Bench { lab, config, item, concept, embedder };
+        bench.run(1)?;
+        Ok(bench)
+    }
+
+    /// The model file's sha256.
+    pub fn model_sha256(&self) -> &str {
+        &self.lab.model_sha256
     }
 
     /// The item with every measurement, as `sclab run` does it: seconds, and the seconds of each
     /// phase (`Phase::name`).
     pub fn end_to_end(&mut self) -> anyhow::Result<(f64, Vec<(&'static str, f64)>)> {
+        self.run(self.config.rounds)
+    }
+
+    fn run(&mut self, rounds: usize) -> anyhow::Result<(f64, Vec<(&'static str, f64)>)> {
         let lab = &mut self.lab;
-        let experiment = Experiment::new(self.config.clone(), lab.backend.info().n_layers)?;
+        let config = ExperimentConfig { rounds, ..self.config.clone() };
+        let experiment = Experiment::new(config, lab.backend.info().n_layers)?;
         let instruments =
             Instruments { toxicity: &lab.classifier, embedder: Some(&self.embedder), concept: Some(&self.concept) };
         let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::bail;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use sclab_core::logits::argmax;
@@ -19,7 +20,7 @@ use sclab_core::{Backend, ForwardRequest, LogitPositions};
 use sclab_engine::Message;
 use serde::Serialize;
 
-use crate::model_choice::{default_model, QuantArg};
+use crate::model_choice::{default_model, BackendArg, QuantArg};
 
 const PROMPT: &str = "A teacher asks her class to read a short story about two neighbours who argue \
 over a fence, then to write one paragraph on how each neighbour could have listened better. \
@@ -53,13 +54,14 @@ pub struct Args {
     model: Option<PathBuf>,
     /// Measure the lab's wasm engine against wllama in headless Chromium instead (needs
     /// ./scripts/build-wasm, `npm ci` and Debian's chromium-driver); with --experiment, the
-    /// experiment in the lab page against the same natively, part by part.
+    /// experiment in the lab page against the same natively, part by part (no wllama, so no
+    /// `npm ci`; the page's staged model file must be the native one, which is checked).
     #[arg(long)]
     browser: bool,
     /// gpu: the WebGPU backend against the CPU engine, side by side (with --experiment: which
     /// backend runs it).
     #[arg(long, value_enum)]
-    backend: Option<crate::model_choice::BackendArg>,
+    backend: Option<BackendArg>,
     /// With --backend gpu: random weights of the default model's shape (SmolLM2-135M) built in
     /// memory instead of the model file, for machines without the assets; speed does not depend
     /// on the values.
@@ -104,6 +106,10 @@ struct Report {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.browser && args.experiment {
+        // The page runs the staged default model on its CPU engine; so must the native side.
+        if args.model.is_some() || matches!(args.backend, Some(BackendArg::Gpu | BackendArg::Auto)) {
+            bail!("--browser --experiment compares the default model on the CPU: drop --model and --backend");
+        }
         let result = page_experiment::measure(Path::new("."), &experiment_model(&args))?;
         return publish(&args, &result, page_experiment::markdown(&result));
     }
@@ -115,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let result = experiment::measure(&experiment_model(&args))?;
         return publish(&args, &result, experiment::markdown(&result));
     }
-    if matches!(args.backend, Some(crate::model_choice::BackendArg::Gpu | crate::model_choice::BackendArg::Auto)) {
+    if matches!(args.backend, Some(BackendArg::Gpu | BackendArg::Auto)) {
         let result = gpu::measure(&args)?;
         return publish(&args, &result, gpu::markdown(&result));
     }
@@ -167,7 +173,7 @@ fn experiment_model(args: &Args) -> crate::model_choice::ModelArgs {
     crate::model_choice::ModelArgs {
         model: args.model.clone(),
         quant: args.quant[0],
-        backend: args.backend.unwrap_or(crate::model_choice::BackendArg::Cpu),
+        backend: args.backend.unwrap_or(BackendArg::Cpu),
     }
 }
 

@@ -69,7 +69,7 @@ const parts = {};
 for (const m of performance.getEntriesByType('measure')) {
   if (m.name.startsWith('sclab:')) parts[m.name.slice(6)] = (parts[m.name.slice(6)] ?? 0) + m.duration;
 }
-return { wall_ms, parts, engine: $('info-backend').textContent, item: $('transcript-item').value === '0' ? $('transcript-item').selectedOptions[0].textContent : '', user_agent: navigator.userAgent };
+return { wall_ms, parts, engine: $('info-backend').textContent, model: $('info-name').textContent, item: $('transcript-item').value === '0' ? $('transcript-item').selectedOptions[0].textContent : '', user_agent: navigator.userAgent };
 "#;
 
 /// The page reads its settings from `#config=` (base64url JSON, web/controls.js).
@@ -102,9 +102,14 @@ pub fn measure(root: &Path, model: &ModelArgs) -> anyhow::Result<PageExperimentB
     session.close();
     let raw = outcome?;
 
+    // The page runs the staged default model: natively it must be the same file and item.
     let item = raw["item"].as_str().unwrap_or_default();
     if !item.ends_with(&bench.item.id) {
         bail!("the page ran item {item:?}, natively it was {}", bench.item.id);
+    }
+    let page_model = raw["model"].as_str().unwrap_or_default();
+    if !page_model.contains(&format!("sha256 {}", &bench.model_sha256()[..12])) {
+        bail!("the page ran {page_model:?}, natively it was the file with sha256 {}", bench.model_sha256());
     }
     let page_s = raw["wall_ms"].as_f64().context("no wall_ms in the page's answer")? / 1e3;
     let parts = raw["parts"].as_object().context("no parts in the page's answer")?;

@@ -41,7 +41,7 @@ impl Unit {
 }
 
 /// One per-round metric of `RoundRecord::metrics`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metric {
     pub name: &'static str,
     /// A chart legend's words.

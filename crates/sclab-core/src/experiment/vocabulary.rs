@@ -1,7 +1,7 @@
-//! What the front ends show, from Rust's tables: the metrics with their labels and units, the
-//! charts and what each draws for a task, the tasks with their labels and provenance, and the
-//! limits of the settings. The page reads it through one call (`sclab-web`'s `vocabulary`) and
-//! keeps no copy of its own.
+//! What the page names and charts, from Rust's tables: the metrics' labels, the charts and what
+//! each draws for a task, the tasks with their labels and provenance, the protocol's limits on
+//! rounds and samples, and the toxic threshold. The page reads it through one call
+//! (`sclab-web`'s `vocabulary`) and keeps no copy of these.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,6 @@ pub const ECE: Metric = Metric {
 
 #[derive(Debug, Serialize)]
 pub struct Vocabulary {
-    pub metrics: Vec<Metric>,
     /// A legend's words for every metric name the page may chart, option-score readings included.
     pub labels: BTreeMap<String, String>,
     pub charts: Vec<ChartEntry>,
@@ -50,7 +49,6 @@ pub struct TaskEntry {
     pub label: &'static str,
     /// "paper", "paper (adapted)" or "lab extension" (docs/METHODS.md, "Tasks").
     pub provenance: &'static str,
-    pub headline: &'static str,
     /// What the `task` chart draws for it.
     pub task_metrics: Vec<String>,
 }
@@ -85,7 +83,6 @@ pub fn vocabulary() -> Vocabulary {
         unit_interval: unit.is_unit_interval(),
         metrics: metrics.to_vec(),
     };
-    let metrics: Vec<Metric> = METRICS.iter().copied().chain([ECE]).collect();
     let charted = TaskId::ALL.into_iter().flat_map(task_metrics);
     let mut labels: BTreeMap<String, String> = charted
         .map(|name| {
@@ -93,9 +90,8 @@ pub fn vocabulary() -> Vocabulary {
             (name, words)
         })
         .collect();
-    labels.extend(metrics.iter().map(|m| (m.name.to_owned(), m.label.to_owned())));
+    labels.extend(METRICS.iter().chain([&ECE]).map(|m| (m.name.to_owned(), m.label.to_owned())));
     Vocabulary {
-        metrics,
         labels,
         charts: vec![
             chart("toxicity", "Toxicity", Unit::Probability, &["toxicity"]),
@@ -109,7 +105,6 @@ pub fn vocabulary() -> Vocabulary {
                 id: t.name(),
                 label: t.label(),
                 provenance: t.provenance().label(),
-                headline: t.headline_metric(),
                 task_metrics: task_metrics(t),
             })
             .collect(),
@@ -132,13 +127,12 @@ mod tests {
         }
         for task in &v.tasks {
             assert!(task.task_metrics.iter().all(|m| known(m)), "{}: {:?}", task.id, task.task_metrics);
-            assert!(known(task.headline), "{}", task.headline);
         }
         assert_eq!(task_metrics(TaskId::Winobias), ["unbiased", "unbiased_scored", "ece"]);
         assert_eq!(v.tasks.len(), TaskId::ALL.len());
         assert_eq!((v.limits.rounds, v.limits.samples, v.toxic_threshold), ((1, 50), (0, 32), 0.5));
         let json = serde_json::to_value(&v).unwrap();
-        assert_eq!(json["metrics"][1]["unit"], "share");
+        assert_eq!(json["charts"][2]["unit"], "nats");
         assert_eq!(json["tasks"][0]["provenance"], "paper");
         assert_eq!(
             (v.labels["accuracy_scored"].as_str(), v.labels["ece"].as_str()),
