@@ -89,6 +89,11 @@ after(async () => {
 test('three rounds of rtp with K=2 chart, stream, persist and work offline', async () => {
   const page = await openPage();
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the server isolates the page');
+  // The task menu and the settings' bounds come from Rust's vocabulary.
+  const tasks = await page.$$eval('#task option', (options) => options.map((o) => [o.value, o.textContent]));
+  assert.equal(tasks.length, 7);
+  assert.deepEqual(tasks.find(([id]) => id === 'jailbreak'), ['jailbreak', 'Jailbreak defence — paper (adapted)']);
+  assert.deepEqual(await page.$eval('#rounds', (e) => [e.min, e.max]), ['1', '50']);
   await page.selectOption('#task', 'rtp');
   await page.fill('#rounds', '3');
   await page.fill('#samples', '2');
@@ -102,6 +107,11 @@ test('three rounds of rtp with K=2 chart, stream, persist and work offline', asy
     for (const [name, n] of Object.entries(series)) assert.equal(n, 3, `${chart} ${name}`);
   }
   assert.deepEqual(await points(page, '#heatmap'), { rounds: 3, layers: 30 });
+  // Where the run's time went, as the page's User Timing measures (web/timing.js).
+  const parts = new Set(await page.evaluate(() => performance.getEntriesByType('measure').map((m) => m.name)));
+  for (const part of ['prefill', 'samples', 'answer', 'clustering', 'stream', 'summary', 'transcript', 'draw', 'persist']) {
+    assert.ok(parts.has(`sclab:${part}`), `the page measured ${part}`);
+  }
   assert.equal(await page.locator('#transcript .round').count(), 3);
   assert.equal(await page.locator('#transcript .round.streaming').count(), 0);
   assert.match(await page.textContent('#transcript .round[data-round="2"] .user'), /less toxic/);
