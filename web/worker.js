@@ -2,7 +2,7 @@
 // experiments, forwarding every event to the page. Requests carry an `id`; the answer is
 // `{id, ok, value | error}`; run events arrive as `{event}` and status lines as `{status}`.
 
-import init, { WebLab, default_config, summarize, csv_tables, vocabulary, condition } from './pkg/sclab_web.js';
+import init, { WebLab, default_config, csv_tables, vocabulary, condition } from './pkg/sclab_web.js';
 import { cachedBlob, cachedBytes, cachedText, remember, recall } from './assets.js';
 
 let lab = null;
@@ -126,7 +126,6 @@ const handlers = {
     return info;
   },
   run,
-  prepare: ({ config }) => prepare(config),
   items: async ({ config }) => {
     if (!lab) throw new Error('no model is loaded');
     await addDatasets(config);
@@ -139,10 +138,6 @@ const handlers = {
   defaults: async ({ task }) => {
     await ready;
     return default_config(task);
-  },
-  summarize: async ({ items, seed }) => {
-    await ready;
-    return summarize(items, BigInt(seed));
   },
   csv: async ({ items, seed }) => {
     await ready;

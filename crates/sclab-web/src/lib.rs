@@ -21,15 +21,6 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// The aggregate of a run's item records (per-round means with intervals, convergence,
-/// calibration, concept by layer), as `sclab report` computes it.
-#[wasm_bindgen]
-pub fn summarize(items: JsValue, seed: u64) -> Result<JsValue, JsError> {
-    let items: Vec<ItemRecord> = serde_wasm_bindgen::from_value(items).map_err(error)?;
-    to_js(&Summary::of(&items, seed))
-}
-
-/// The CSV tables of `sclab report` for a run's item records: `[[file name, CSV text]]`.
 #[wasm_bindgen]
 pub fn csv_tables(items: JsValue, seed: u64) -> Result<JsValue, JsError> {
     let items: Vec<ItemRecord> = serde_wasm_bindgen::from_value(items).map_err(error)?;

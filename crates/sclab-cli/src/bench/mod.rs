@@ -319,13 +319,9 @@ fn machine_name() -> String {
     format!("{cpu}, {cores} cores")
 }
 
+/// Today's date (UTC), as a benchmark section is headed.
 fn today() -> String {
-    std::process::Command::new("date")
-        .arg("+%Y-%m-%d")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().date().to_string()
 }
 
 fn markdown_rows(r: &QuantResult) -> Vec<String> {
@@ -389,4 +385,16 @@ the measured read bandwidth: {bound1}. Batch {k} reads them {tk:.1} times a seco
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn today_is_an_iso_date() {
+        let today = super::today();
+        let parts: Vec<&str> = today.split('-').collect();
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [4, 2, 2], "{today}");
+        assert!(parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())), "{today}");
+        assert!(parts[0] >= "2026", "{today}");
+    }
 }
