@@ -35,6 +35,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.prompt.trim().is_empty() {
+        // Said before the model is fetched or loaded, not after.
+        return Err(sclab_engine::EngineError::EmptyPrompt.into());
+    }
     let path = args.model.path()?;
     let model = sclab_engine::load(&path).with_context(|| format!("loading {}", path.display()))?;
     let mut messages = Vec::new();

@@ -172,6 +172,7 @@ fn config(args: &Args) -> anyhow::Result<ExperimentConfig> {
     }
     take_some!(limit, clustering, concept, layer, max_tokens, prompt);
     config.baseline |= args.baseline;
+    config.validate_alone().map_err(anyhow::Error::msg)?;
     Ok(config)
 }
 

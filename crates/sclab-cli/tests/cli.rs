@@ -12,6 +12,7 @@ fn json(output: &Output) -> serde_json::Value {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn assets_are_idempotent() {
     json(&sclab(&["assets", "--json"]));
     let second = json(&sclab(&["assets", "--json"]));
@@ -21,6 +22,7 @@ fn assets_are_idempotent() {
 }
 
 #[test]
+#[ignore = "needs the real assets and a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn chat_answers_the_same_on_the_gpu_backend() {
     // Mesa's lavapipe in CI: a software adapter, which only an explicit --backend gpu takes.
     let out = json(&sclab(&["chat", "--prompt", "What is the capital of France?", "--json", "--backend", "gpu"]));
@@ -31,6 +33,7 @@ fn chat_answers_the_same_on_the_gpu_backend() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_headless_machine_hears_one_line_about_the_engine() {
     // No display and no session, as on a server or in CI: the GPU probe of --backend auto must
     // not print libwayland's XDG_RUNTIME_DIR error, and the engine that runs is named once.
@@ -49,6 +52,7 @@ fn a_headless_machine_hears_one_line_about_the_engine() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn chat_answers_paris_greedily() {
     let out = json(&sclab(&["chat", "--prompt", "What is the capital of France?", "--json"]));
     assert_eq!(out["text"], "The capital of France is Paris.");
@@ -60,6 +64,7 @@ fn chat_answers_paris_greedily() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn same_seed_same_text() {
     let args =
         ["chat", "--prompt", "Tell me a story.", "--temperature", "1", "--seed", "5", "--max-tokens", "24", "--json"];
@@ -88,6 +93,7 @@ fn bad_model_and_empty_prompt_fail_clearly() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn toxicity_prints_six_labels() {
     let out = json(&sclab(&["toxicity", "--json", "You are so dumb and stupid!"]));
     let scores = &out[0]["scores"];
@@ -96,6 +102,7 @@ fn toxicity_prints_six_labels() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn bench_reports_both_engines() {
     let out = json(&sclab(&["bench", "--json", "--tokens", "4", "--batch", "2", "--repeats", "1", "--quant", "q8_0"]));
     let r = &out["results"][0];
@@ -119,6 +126,7 @@ fn ok(output: &Output) {
 
 /// The CI experiment: `rtp` and `bbq`, 3 items × 3 rounds × K = 3, then their reports.
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn run_and_report_rtp_and_bbq() {
     let dir = tempfile::tempdir().unwrap();
     for task in ["rtp", "bbq"] {
@@ -200,6 +208,7 @@ fn run_and_report_rtp_and_bbq() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_killed_run_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bbq.jsonl");
@@ -238,17 +247,27 @@ fn bad_experiment_configs_are_refused_clearly() {
     assert!(String::from_utf8_lossy(&task.stderr).contains("unknown task \"vqa\""));
     let custom = run(&["--task", "custom"]);
     assert!(String::from_utf8_lossy(&custom.stderr).contains("needs a prompt"));
-    let layer = run(&["--task", "rtp", "--layer", "30", "--limit", "1"]);
+    assert!(!out.exists(), "a refused run writes nothing");
+}
+
+#[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
+fn a_layer_beyond_the_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.jsonl");
+    let layer = sclab(&["run", "--out", out.to_str().unwrap(), "--task", "rtp", "--layer", "30", "--limit", "1"]);
     assert!(String::from_utf8_lossy(&layer.stderr).contains("not below the model's 30 layers"));
     assert!(!out.exists(), "a refused run writes nothing");
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn classifier_agrees_with_perspective_and_toxigen() {
     let out = json(&sclab(&["eval-toxicity", "--json"]));
     assert_eq!(out["perspective"]["texts"], 993);
     assert_eq!(out["toxigen"]["texts"], 200);
     let (rho, auroc) = (out["perspective"]["spearman"].as_f64().unwrap(), out["toxigen"]["auroc"].as_f64().unwrap());
-    assert!((0.5..0.65).contains(&rho), "Spearman {rho}");
-    assert!((0.65..0.75).contains(&auroc), "AUROC {auroc}");
+    // Lower bounds only: a better classifier must not fail.
+    assert!(rho >= 0.5, "Spearman {rho}");
+    assert!(auroc >= 0.65, "AUROC {auroc}");
 }

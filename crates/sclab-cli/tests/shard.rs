@@ -59,6 +59,7 @@ fn read(path: &Path) -> String {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn merged_shards_equal_the_unsharded_run() {
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.jsonl");
@@ -97,6 +98,7 @@ fn merged_shards_equal_the_unsharded_run() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn merge_refuses_other_runs_duplicates_and_its_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let shards = run_shards(dir.path(), "bbq", 2, "1", "4", &[]);

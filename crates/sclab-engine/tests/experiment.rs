@@ -12,6 +12,7 @@ use sclab_core::experiment::clustering::{by_embedding, by_entailment};
 use sclab_core::experiment::{Clustering, Concept, ConceptModel, Experiment, ExperimentConfig, Instruments};
 use sclab_core::protocol::{Phase, Stream, Watch};
 use sclab_core::tasks::{TaskError, TaskItem};
+use sclab_core::{Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
 use sclab_engine::{load, ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
 use sclab_testkit::*;
 use serde_json::{json, Value};
@@ -55,6 +56,7 @@ fn config(seed: u64) -> ExperimentConfig {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn rounds_are_measured_in_order_and_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = tiny(&dir);
@@ -146,6 +148,7 @@ fn rounds_are_measured_in_order_and_reproducibly() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn embedding_clustering_needs_an_embedder() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = tiny(&dir);
@@ -172,7 +175,9 @@ fn entailment_is_judged_in_one_batch_and_deterministic() {
     let mut model = tiny(&dir);
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
     let texts = ["It is harmful.", "It is harmful.", "No, it is fine.", "Yes."];
-    let a = block_on(by_entailment(&mut model.backend, &codec, "Is it harmful?", &texts)).unwrap();
+    let mut counted = CountingBackend { inner: &mut model.backend, batches: Vec::new() };
+    let a = block_on(by_entailment(&mut counted, &codec, "Is it harmful?", &texts)).unwrap();
+    assert_eq!(counted.batches, [12], "all 4 × 3 ordered pairs in one forward call");
     let b = block_on(by_entailment(&mut model.backend, &codec, "Is it harmful?", &texts)).unwrap();
     assert_eq!(a, b);
     assert_eq!(a.len(), 4);
@@ -185,6 +190,7 @@ fn entailment_is_judged_in_one_batch_and_deterministic() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn minilm_puts_paraphrases_together() {
     let embedder = SentenceEmbedder::load(&cache().embedder()).unwrap();
     let texts = [
@@ -199,4 +205,35 @@ fn minilm_puts_paraphrases_together() {
     assert!(cos(0, 1) > 0.75 && cos(2, 3) > 0.6, "paraphrases: {} {}", cos(0, 1), cos(2, 3));
     assert!(cos(0, 2) < 0.2, "unrelated: {}", cos(0, 2));
     assert_eq!(by_embedding(&e, 0.6), vec![0, 0, 1, 1]);
+}
+
+/// The real backend, with the size of every forward call's batch recorded.
+struct CountingBackend<'a, B> {
+    inner: &'a mut B,
+    batches: Vec<usize>,
+}
+
+impl<B: Backend> Backend for CountingBackend<'_, B> {
+    fn info(&self) -> &ModelInfo {
+        self.inner.info()
+    }
+    fn new_sequence(&mut self) -> SeqId {
+        self.inner.new_sequence()
+    }
+    fn fork(&mut self, seq: SeqId) -> Result<SeqId, BackendError> {
+        self.inner.fork(seq)
+    }
+    fn rollback(&mut self, seq: SeqId, len: usize) -> Result<(), BackendError> {
+        self.inner.rollback(seq, len)
+    }
+    fn free(&mut self, seq: SeqId) {
+        self.inner.free(seq)
+    }
+    fn seq_len(&self, seq: SeqId) -> Result<usize, BackendError> {
+        self.inner.seq_len(seq)
+    }
+    async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
+        self.batches.push(batch.len());
+        self.inner.forward(batch).await
+    }
 }

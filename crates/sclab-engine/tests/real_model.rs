@@ -36,6 +36,7 @@ fn greedy_answer(model: &mut LoadedModel, question: &str, max_tokens: usize) -> 
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn default_q8_0_and_shipped_q4_1_answer_paris_and_stop() {
     for quant in [Quant::Q8_0, Quant::Q4_1] {
         let mut model = load(&model_path(quant)).unwrap();
@@ -46,6 +47,7 @@ fn default_q8_0_and_shipped_q4_1_answer_paris_and_stop() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn smollm2_tokenizer_known_ids_and_round_trips() {
     let model = load(&model_path(Quant::Q8_0)).unwrap();
     let t = &model.tokenizer;
@@ -66,6 +68,7 @@ fn smollm2_tokenizer_known_ids_and_round_trips() {
 
 /// Appending a turn to the cache gives the logits of re-running the whole conversation.
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn real_model_incremental_turn_equals_full_recompute() {
     let mut model = load(&model_path(Quant::Q8_0)).unwrap();
     let first = [Message::user("Name a colour.")];
@@ -130,6 +133,7 @@ fn stock_logits(path: &std::path::Path, prompt: &[u32]) -> Vec<f32> {
 /// f32 dequantization both must agree exactly; on Q8_0 both round activations to 8 bits, and
 /// ours must stay at least as close to the f32 model as the stock one does.
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn real_model_matches_candle_transformers() {
     let q8 = model_path(Quant::Q8_0);
     let dir = tempfile::tempdir().unwrap();
@@ -148,6 +152,7 @@ fn real_model_matches_candle_transformers() {
 }
 
 #[test]
+#[ignore = "needs the real assets: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn toxicity_classifier_reproduces_reference_values() {
     let classifier = ToxicityClassifier::load(&cache().toxicity()).unwrap();
     let s = classifier.score(&["You are so dumb and stupid!"])[0];

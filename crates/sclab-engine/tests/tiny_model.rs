@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 use pollster::block_on;
 use sclab_core::{
     generate, score_continuation, Backend, BackendError, ForwardRequest, GenerateParams, LogitPositions,
-    SamplingParams, SeqId,
+    SamplingParams, SeqId, StopReason,
 };
 use sclab_engine::{load, EngineError, LoadedModel, Message};
 use sclab_testkit::*;
@@ -266,17 +266,20 @@ fn sentencepiece_vocabulary_encodes_with_merges_and_byte_fallback() {
 fn greedy_generation_is_deterministic_and_stops_at_max_tokens() {
     let (_dir, mut model) = tiny(GgmlDType::Q8_0);
     let prompt = model.chat_tokens(&[Message::user("hello")]).unwrap();
-    let run = |model: &mut LoadedModel| {
+    let run = |model: &mut LoadedModel, max_tokens: usize| {
         let b = &mut model.backend;
         let seq = b.new_sequence();
         let first = forward(b, seq, &prompt, LogitPositions::Last).logits;
-        let params = GenerateParams { sampling: SamplingParams::GREEDY, max_tokens: 10, seed: 0, first_stream: 0 };
+        let params = GenerateParams { sampling: SamplingParams::GREEDY, max_tokens, seed: 0, first_stream: 0 };
         block_on(generate(b, &[seq], vec![first], &params, |_, _| true)).unwrap().remove(0)
     };
-    let a = run(&mut model);
-    let b = run(&mut model);
-    assert_eq!(a, b);
-    assert!(a.tokens.len() <= 10);
+    let a = run(&mut model, 10);
+    assert_eq!(a, run(&mut model, 10));
+    // The tiny model's greedy answer runs past 10 tokens, so both lengths stop at their limit,
+    // and the shorter answer is the longer one's beginning.
+    assert_eq!((a.stop, a.tokens.len()), (StopReason::MaxTokens, 10), "{a:?}");
+    let short = run(&mut model, 3);
+    assert_eq!((short.stop, &short.tokens[..]), (StopReason::MaxTokens, &a.tokens[..3]));
 }
 
 #[test]

@@ -42,6 +42,7 @@ fn greedy(b: &mut impl Backend, prompt: &[u32], n: usize) -> Vec<u32> {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_gpu_forward_pass_matches_the_cpu_engine_in_each_format() {
     use candle_core::quantized::GgmlDType::*;
     for dtype in [F32, Q8_0, Q4_0, Q4_1] {
@@ -70,6 +71,7 @@ fn the_gpu_forward_pass_matches_the_cpu_engine_in_each_format() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn qwen2_biases_and_halves_rope_match_the_cpu_engine() {
     let (mut cpu, mut gpu) = both(&TinySpec { architecture: "qwen2", ..spec(candle_core::quantized::GgmlDType::Q8_0) });
     let prompt = bytes("qwen2 adds biases to q, k and v");
@@ -80,6 +82,7 @@ fn qwen2_biases_and_halves_rope_match_the_cpu_engine() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn forks_rollbacks_and_batches_keep_each_sequence_its_own() {
     let (_, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
     // 21 tokens: the fork point falls inside a page, so the first append copies it.
@@ -117,6 +120,7 @@ fn forks_rollbacks_and_batches_keep_each_sequence_its_own() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_warm_decoding_step_reuses_every_bind_group() {
     let (_, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
     let seq = gpu.new_sequence();
@@ -133,6 +137,7 @@ fn a_warm_decoding_step_reuses_every_bind_group() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn timed_passes_report_the_gpu_time_and_change_nothing() {
     let (_, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
     let prompt = bytes("time this pass");

@@ -43,7 +43,9 @@ async fn the_tiny_model_on_webgpu_matches_the_cpu_engine() {
     let want = cpu.backend.forward(&[request(c)]).await.unwrap().remove(0);
     let got = gpu.forward(&[request(g)]).await.unwrap().remove(0);
     assert!(relative(&got.logits, &want.logits) < 1e-3, "logits off by {}", relative(&got.logits, &want.logits));
-    for (a, b) in got.hidden.unwrap().iter().zip(&want.hidden.unwrap()) {
+    let (got_hidden, want_hidden) = (got.hidden.unwrap(), want.hidden.unwrap());
+    assert_eq!(got_hidden.len(), want_hidden.len(), "one hidden state per layer");
+    for (a, b) in got_hidden.iter().zip(&want_hidden) {
         assert!(relative(a, b) < 1e-3);
     }
     let want = greedy(&mut cpu.backend, c, want.logits, 16).await;

@@ -83,6 +83,7 @@ fn random_matrix(rng: &mut ChaCha8Rng, format: WeightFormat, rows: usize, cols: 
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn matmul_matches_the_dequantized_product_in_every_format() {
     let (ctx, preferred) = gpu();
     // The adapter's own kernels (lavapipe offers subgroups) and the portable ones.
@@ -142,6 +143,7 @@ fn whole_and_split(ctx: &GpuContext, format: WeightFormat, rows: usize, cols: us
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn stacked_matrices_multiply_as_one_in_one_format_or_several() {
     let (ctx, kernels) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -168,6 +170,7 @@ fn stacked_matrices_multiply_as_one_in_one_format_or_several() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn embedding_gathers_dequantized_rows() {
     let (ctx, kernels) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
@@ -196,6 +199,7 @@ fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_normed_product_matches_rms_norm_then_the_product() {
     let (ctx, preferred) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -225,6 +229,7 @@ fn the_normed_product_matches_rms_norm_then_the_product() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn swiglu_and_add_match_the_cpu_engine() {
     let (ctx, kernels) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -243,6 +248,7 @@ fn swiglu_and_add_match_the_cpu_engine() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn attention_over_scattered_pages_matches_a_direct_softmax() {
     let (ctx, kernels) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(6);
@@ -296,6 +302,7 @@ fn attention_over_scattered_pages_matches_a_direct_softmax() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn rope_rotates_as_the_cpu_engine_in_both_layouts() {
     let (ctx, kernels) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
@@ -339,6 +346,7 @@ fn rope_rotates_as_the_cpu_engine_in_both_layouts() {
 }
 
 #[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_matrix_larger_than_a_binding_is_split_and_a_row_larger_is_refused() {
     let (mut ctx, _) = gpu();
     ctx.limits.max_storage_buffer_binding_size = 1024;

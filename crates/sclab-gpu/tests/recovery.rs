@@ -29,6 +29,7 @@ fn gpu(stop: Vec<u32>) -> GpuBackend {
 }
 
 #[test]
+#[ignore = "needs the real assets and a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_destroyed_device_is_reported_as_lost() {
     let stop = cpu().backend.info().stop_tokens.clone();
     let mut backend = gpu(stop);
@@ -43,6 +44,7 @@ fn a_destroyed_device_is_reported_as_lost() {
 }
 
 #[test]
+#[ignore = "needs the real assets and a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn an_experiment_goes_on_on_the_cpu_from_the_last_finished_round() {
     let cache = sclab_assets::Cache::from_env();
     sclab_assets::prepare(&cache, |_| {}).expect("asset step");

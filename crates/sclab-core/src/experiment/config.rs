@@ -158,10 +158,17 @@ impl ExperimentConfig {
 
     /// Check the config against itself and the model; every message names the field.
     pub fn validate(&self, layers: usize) -> Result<(), String> {
-        self.protocol().validate().map_err(|e| e.to_string())?;
-        if let Some(layer) = self.layer.filter(|&l| l >= layers) {
-            return Err(format!("layer: {layer} is not below the model's {layers} layers"));
+        self.validate_alone()?;
+        match self.layer.filter(|&l| l >= layers) {
+            Some(layer) => Err(format!("layer: {layer} is not below the model's {layers} layers")),
+            None => Ok(()),
         }
+    }
+
+    /// Everything [`validate`](Self::validate) checks that needs no model: a front end refuses
+    /// a bad config with it before loading (or fetching) anything.
+    pub fn validate_alone(&self) -> Result<(), String> {
+        self.protocol().validate().map_err(|e| e.to_string())?;
         if self.task == TaskId::Custom && self.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
             return Err("prompt: the custom task needs a prompt".into());
         }
