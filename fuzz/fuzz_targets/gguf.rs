@@ -4,7 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use sclab_core::{Backend, ForwardRequest, LogitPositions};
-use sclab_engine::{load_from_reader, Message};
+use sclab_engine::load_from_reader;
+use sclab_model::Message;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut model) = load_from_reader("fuzz.gguf", Box::new(std::io::Cursor::new(data.to_vec()))) else {

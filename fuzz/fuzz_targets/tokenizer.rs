@@ -5,8 +5,7 @@
 
 use candle_core::quantized::gguf_file::{self, Value};
 use libfuzzer_sys::fuzz_target;
-use sclab_engine::gguf::GgufFile;
-use sclab_engine::Tokenizer;
+use sclab_model::{GgufFile, Tokenizer};
 
 const PRE: [&str; 5] = ["smollm", "llama-bpe", "qwen2", "default", "gpt-2"];
 

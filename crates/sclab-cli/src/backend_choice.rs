@@ -1,12 +1,11 @@
-//! `--backend cpu|gpu|auto`: which engine runs the model (the rule is `sclab_gpu::open_preferred`).
+//! `--backend cpu|gpu|auto`: which engine runs the model (the rule is `sclab_lab::place`).
 
 use std::path::Path;
 
 use anyhow::Context;
-use sclab_core::Backend;
-use sclab_engine::gguf::GgufFile;
 use sclab_engine::CpuBackend;
-use sclab_gpu::{open_preferred, AnyBackend, GpuBackend, GpuModel, Placement, Preference, GPU_CACHE_POSITIONS};
+use sclab_lab::{placement, AnyBackend, Placement, Preference};
+use sclab_model::{GgufFile, ModelError};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendArg {
@@ -16,6 +15,14 @@ pub enum BackendArg {
 }
 
 impl BackendArg {
+    fn name(self) -> &'static str {
+        match self {
+            BackendArg::Cpu => "cpu",
+            BackendArg::Gpu => "gpu",
+            BackendArg::Auto => "auto",
+        }
+    }
+
     fn preference(self) -> Preference {
         match self {
             BackendArg::Cpu => Preference::Cpu,
@@ -28,31 +35,35 @@ impl BackendArg {
 /// Open the chosen backend for the model file at `path`; `cpu` is its CPU engine, already loaded.
 pub fn choose(choice: BackendArg, path: &Path, cpu: CpuBackend) -> anyhow::Result<AnyBackend> {
     let name = path.display().to_string();
-    choose_with(choice, cpu, &name, || Ok(GgufFile::open(path)?))
+    choose_with(choice, cpu, &name, || GgufFile::open(path))
 }
 
 /// [`choose`] for the model that `gguf` opens (named `name` in messages).
+#[cfg_attr(not(feature = "gpu"), allow(unused_variables))] // only the GPU reads the file again
 pub fn choose_with(
     choice: BackendArg,
     cpu: CpuBackend,
     name: &str,
-    gguf: impl FnOnce() -> anyhow::Result<GgufFile>,
+    gguf: impl FnOnce() -> Result<GgufFile, ModelError>,
 ) -> anyhow::Result<AnyBackend> {
-    let ctx = match pollster::block_on(open_preferred(choice.preference())).context("--backend gpu")? {
-        Placement::Gpu(ctx) => ctx,
+    let context = || format!("--backend {}: {name}", choice.name());
+    match pollster::block_on(placement(choice.preference())).with_context(context)? {
         Placement::Cpu(why) => {
             match why {
                 Some(why) => eprintln!("running on the CPU: {why}"),
                 None => eprintln!("running on the CPU"),
             }
-            return Ok(AnyBackend::Cpu(cpu));
+            Ok(AnyBackend::Cpu(cpu))
         }
-    };
-    let stop = cpu.info().stop_tokens.clone();
-    drop(cpu);
-    let model = GpuModel::load(&ctx, &mut gguf()?).with_context(|| format!("loading {name} on the GPU"))?;
-    eprintln!("running on the GPU: {} ({:?})", ctx.info.name, ctx.info.backend);
-    Ok(AnyBackend::Gpu(Box::new(GpuBackend::new(*ctx, model, stop, GPU_CACHE_POSITIONS)?)))
+        #[cfg(feature = "gpu")]
+        Placement::Gpu(ctx) => {
+            let stop = sclab_core::Backend::info(&cpu).stop_tokens.clone();
+            drop(cpu);
+            let backend = AnyBackend::load_gpu(*ctx, &mut gguf()?, stop).with_context(context)?;
+            eprintln!("running on the GPU: {}", backend.device_name());
+            Ok(backend)
+        }
+    }
 }
 
 /// After the GPU was lost mid-run: load the CPU engine for the model at `path` in its place.

@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, StopReason};
-use sclab_engine::{Message, TextStream};
+use sclab_model::{Message, TextStream};
 
 use crate::model_choice::ModelArgs;
 

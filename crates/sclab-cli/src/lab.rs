@@ -8,8 +8,9 @@ use anyhow::Context;
 use sclab_assets::Cache;
 use sclab_core::experiment::{Concept, ConceptModel};
 use sclab_core::tasks::{parse_rows, TaskError};
-use sclab_engine::{ChatCodec, ChatTemplate, SentenceEmbedder, Tokenizer, ToxicityClassifier};
-use sclab_gpu::AnyBackend;
+use sclab_engine::{SentenceEmbedder, ToxicityClassifier};
+use sclab_lab::AnyBackend;
+use sclab_model::{ChatCodec, ChatTemplate, Tokenizer};
 use serde_json::Value;
 
 use crate::model_choice::{classifier, ensure_asset, ModelArgs};

@@ -47,6 +47,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    #[cfg(feature = "gpu")]
     sclab_gpu::quiet_headless_probe();
     match Cli::parse().command {
         Command::Assets(args) => assets::run(args),

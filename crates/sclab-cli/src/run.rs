@@ -10,7 +10,7 @@ use sclab_core::experiment::{Clustering, Concept, Experiment, ExperimentConfig, 
 use sclab_core::protocol::{ImmoralRounds, OptionScoring};
 use sclab_core::tasks::{BbqSubset, TaskId};
 use sclab_core::Backend;
-use sclab_engine::ChatCodec;
+use sclab_model::ChatCodec;
 
 use crate::lab::{dataset_rows, Lab};
 use crate::model_choice::ModelArgs;

@@ -8,9 +8,10 @@ use candle_core::quantized::GgmlDType;
 use candle_core::utils::barrier_pool;
 use sclab_core::{BatchRows, ForwardOutput, ForwardRequest};
 
-use crate::config::ModelConfig;
+use sclab_model::tensors::{LayerTensor as T, OUTPUT, OUTPUT_NORM, TOKEN_EMBD};
+use sclab_model::{GgufFile, ModelConfig};
+
 use crate::error::Result;
-use crate::gguf::GgufFile;
 use crate::kv_cache::KvSeq;
 use crate::ops::{add_bias, add_in_place, dot, rms_norm, softmax, swiglu, Rope};
 use crate::qmatrix::{Activations, QMatrix};
@@ -45,30 +46,27 @@ impl LlamaModel {
         let config = ModelConfig::from_gguf(gguf)?;
         let mut layers = Vec::with_capacity(config.n_layers);
         for i in 0..config.n_layers {
-            let p = |name: &str| format!("blk.{i}.{name}");
+            let matrix = |gguf: &mut GgufFile, t: T| QMatrix::from_gguf(gguf, &t.name(i));
+            let vector = |gguf: &mut GgufFile, t: T| gguf.vector(&t.name(i));
             let bias = if config.qkv_bias {
-                Some([
-                    gguf.vector(&p("attn_q.bias"))?,
-                    gguf.vector(&p("attn_k.bias"))?,
-                    gguf.vector(&p("attn_v.bias"))?,
-                ])
+                Some([vector(gguf, T::AttnQBias)?, vector(gguf, T::AttnKBias)?, vector(gguf, T::AttnVBias)?])
             } else {
                 None
             };
             layers.push(Layer {
-                attn_norm: gguf.vector(&p("attn_norm.weight"))?,
-                wq: gguf.matrix(&p("attn_q.weight"))?,
-                wk: gguf.matrix(&p("attn_k.weight"))?,
-                wv: gguf.matrix(&p("attn_v.weight"))?,
+                attn_norm: vector(gguf, T::AttnNorm)?,
+                wq: matrix(gguf, T::AttnQ)?,
+                wk: matrix(gguf, T::AttnK)?,
+                wv: matrix(gguf, T::AttnV)?,
                 bias,
-                wo: gguf.matrix(&p("attn_output.weight"))?,
-                ffn_norm: gguf.vector(&p("ffn_norm.weight"))?,
-                w_gate: gguf.matrix(&p("ffn_gate.weight"))?,
-                w_up: gguf.matrix(&p("ffn_up.weight"))?,
-                w_down: gguf.matrix(&p("ffn_down.weight"))?,
+                wo: matrix(gguf, T::AttnOutput)?,
+                ffn_norm: vector(gguf, T::FfnNorm)?,
+                w_gate: matrix(gguf, T::FfnGate)?,
+                w_up: matrix(gguf, T::FfnUp)?,
+                w_down: matrix(gguf, T::FfnDown)?,
             });
         }
-        let output = if gguf.has_tensor("output.weight") { Some(gguf.matrix("output.weight")?) } else { None };
+        let output = if gguf.has_tensor(OUTPUT) { Some(QMatrix::from_gguf(gguf, OUTPUT)?) } else { None };
         // 8-bit activations flip the shipped Q4_1 SmolLM2's first answer token (f32 logits:
         // "The" 25.33, "L" 25.24) and send it off into French. candle has no SIMD Q4_1 kernel,
         // so Q4_1 models lose little by running on f32 activations, which keep its answers.
@@ -77,69 +75,15 @@ impl LlamaModel {
         } else {
             Activations::Quantized
         };
-        let model = Self {
+        Ok(Self {
             activations,
-            embedding: gguf.matrix("token_embd.weight")?,
+            embedding: QMatrix::from_gguf(gguf, TOKEN_EMBD)?,
             output,
-            output_norm: gguf.vector("output_norm.weight")?,
+            output_norm: gguf.vector(OUTPUT_NORM)?,
             rope: Rope::new(config.head_dim, config.rope_base, config.rope_layout),
             layers,
             config,
-        };
-        model.check_shapes()?;
-        Ok(model)
-    }
-
-    fn check_shapes(&self) -> Result<()> {
-        let c = &self.config;
-        let (d, kv, f) = (c.hidden_size, c.kv_dim(), c.ffn_size);
-        let mut expect = vec![("token_embd.weight".to_owned(), &self.embedding, c.vocab_size, d)];
-        if let Some(out) = &self.output {
-            expect.push(("output.weight".to_owned(), out, c.vocab_size, d));
-        }
-        for (i, l) in self.layers.iter().enumerate() {
-            for (name, m, rows, cols) in [
-                ("attn_q", &l.wq, d, d),
-                ("attn_k", &l.wk, kv, d),
-                ("attn_v", &l.wv, kv, d),
-                ("attn_output", &l.wo, d, d),
-                ("ffn_gate", &l.w_gate, f, d),
-                ("ffn_up", &l.w_up, f, d),
-                ("ffn_down", &l.w_down, d, f),
-            ] {
-                expect.push((format!("blk.{i}.{name}.weight"), m, rows, cols));
-            }
-        }
-        for (name, m, rows, cols) in expect {
-            if (m.rows(), m.cols()) != (rows, cols) {
-                return Err(crate::EngineError::BadTensor {
-                    tensor: name,
-                    detail: format!("shape {}×{} where the metadata implies {rows}×{cols}", m.rows(), m.cols()),
-                });
-            }
-        }
-        // Norm weights and biases are vectors the forward pass walks by the model's widths.
-        let mut vectors = vec![("output_norm.weight".to_owned(), &self.output_norm, d)];
-        for (i, l) in self.layers.iter().enumerate() {
-            vectors.push((format!("blk.{i}.attn_norm.weight"), &l.attn_norm, d));
-            vectors.push((format!("blk.{i}.ffn_norm.weight"), &l.ffn_norm, d));
-            if let Some([q, k, v]) = &l.bias {
-                vectors.extend([
-                    (format!("blk.{i}.attn_q.bias"), q, d),
-                    (format!("blk.{i}.attn_k.bias"), k, kv),
-                    (format!("blk.{i}.attn_v.bias"), v, kv),
-                ]);
-            }
-        }
-        for (name, v, len) in vectors {
-            if v.len() != len {
-                return Err(crate::EngineError::BadTensor {
-                    tensor: name,
-                    detail: format!("{} values where the metadata implies {len}", v.len()),
-                });
-            }
-        }
-        Ok(())
+        })
     }
 
     /// Multiply-adds per token in the weight matrices (the output head once, tied or not).

@@ -3,12 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::chat::{ChatTemplate, Message};
+use sclab_model::{ChatTemplate, GgufFile, Message, ModelError, Source, Tokenizer};
+
 use crate::cpu_backend::CpuBackend;
 use crate::error::{EngineError, Result};
-use crate::gguf::{GgufFile, Source};
 use crate::llama::LlamaModel;
-use crate::tokenizer::Tokenizer;
 
 /// Tokens that end an assistant turn in the chat formats we know, when the vocabulary has them.
 const TURN_END_TOKENS: [&str; 3] = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>"];
@@ -35,7 +34,8 @@ fn load_gguf(mut gguf: GgufFile) -> Result<LoadedModel> {
     let template = ChatTemplate::from_gguf(&gguf)?;
     let model = LlamaModel::load(&mut gguf)?;
     if tokenizer.vocab_size() > model.config.vocab_size {
-        return Err(EngineError::Corrupt { path, detail: "the tokenizer has more tokens than the embedding".into() });
+        let detail = "the tokenizer has more tokens than the embedding".into();
+        return Err(ModelError::Corrupt { path, detail }.into());
     }
     let mut stop: Vec<u32> = TURN_END_TOKENS.iter().filter_map(|t| tokenizer.token_id(t)).collect();
     if !stop.contains(&tokenizer.eos) {

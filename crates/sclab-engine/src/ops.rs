@@ -1,6 +1,6 @@
 //! Row-wise f32 operations of the transformer block.
 
-use crate::config::RopeLayout;
+use sclab_model::rope::{inverse_frequencies, RopeLayout};
 
 /// `out = x / rms(x) * weight`, row by row.
 pub fn rms_norm(xs: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
@@ -70,7 +70,7 @@ pub struct Rope {
 
 impl Rope {
     pub fn new(head_dim: usize, base: f32, layout: RopeLayout) -> Self {
-        let inv_freq = (0..head_dim / 2).map(|i| 1.0 / base.powf(2.0 * i as f32 / head_dim as f32)).collect();
+        let inv_freq = inverse_frequencies(head_dim, base);
         Self { inv_freq, layout }
     }
 

@@ -10,11 +10,11 @@ use candle_core::quantized::k_quants::{
 use candle_core::quantized::{GgmlDType, GgmlType};
 use candle_core::utils::barrier_pool;
 use half::f16;
-
-use crate::interleaved::{self, Format, Interleaved};
-use crate::ops::dot;
+use sclab_model::{GgufFile, ModelError};
 
 use crate::error::{EngineError, Result};
+use crate::interleaved::{self, Format, Interleaved};
+use crate::ops::dot;
 
 enum QData {
     F32(Vec<f32>),
@@ -70,6 +70,13 @@ pub struct QMatrix {
 }
 
 impl QMatrix {
+    /// The 2-D weight `name` of `gguf` (stored as `[cols, rows]`, cols contiguous), read
+    /// straight into its typed blocks.
+    pub fn from_gguf(gguf: &mut GgufFile, name: &str) -> Result<Self> {
+        let (dtype, rows, cols) = gguf.tensor_shape(name)?;
+        Self::read(name, dtype, rows, cols, |buf| Ok(gguf.read_tensor(name, buf)?))
+    }
+
     /// Allocate the typed buffer and let `fill` read the raw bytes straight into it.
     pub fn read(
         name: &str,
@@ -79,13 +86,9 @@ impl QMatrix {
         fill: impl FnOnce(&mut [u8]) -> Result<()>,
     ) -> Result<Self> {
         if !cols.is_multiple_of(dtype.block_size()) {
-            return Err(EngineError::BadTensor {
-                tensor: name.to_owned(),
-                detail: format!(
-                    "row length {cols} is not a multiple of the {dtype:?} block size {}",
-                    dtype.block_size()
-                ),
-            });
+            let detail =
+                format!("row length {cols} is not a multiple of the {dtype:?} block size {}", dtype.block_size());
+            return Err(ModelError::BadTensor { tensor: name.to_owned(), detail }.into());
         }
         let n_blocks = rows * cols / dtype.block_size();
         let data = match dtype {

@@ -1,8 +1,8 @@
 //! Broken or unsupported model files give errors that say what is wrong, never a panic.
 
 use candle_core::quantized::GgmlDType;
-use sclab_engine::gguf::GgufFile;
 use sclab_engine::{load, load_from_reader, EngineError};
+use sclab_model::{GgufFile, ModelError};
 use sclab_testkit::*;
 
 fn load_err(path: &std::path::Path) -> EngineError {
@@ -26,7 +26,7 @@ fn truncated_file_is_reported_as_truncated() {
     for (keep, expected) in cuts {
         std::fs::write(&path, &bytes[..keep]).unwrap();
         let err = load_err(&path);
-        assert!(matches!(err, EngineError::Corrupt { .. }), "cut at {keep}: {err}");
+        assert!(matches!(err, EngineError::Model(ModelError::Corrupt { .. })), "cut at {keep}: {err}");
         assert!(err.to_string().contains(expected), "cut at {keep}: {err}");
     }
 }
@@ -37,16 +37,16 @@ fn wrong_magic_is_not_a_gguf() {
     let path = dir.path().join("model.gguf");
     std::fs::write(&path, b"PK\x03\x04 this is a zip, not a model").unwrap();
     let err = load_err(&path);
-    assert!(matches!(err, EngineError::NotGguf { .. }), "{err}");
+    assert!(matches!(err, EngineError::Model(ModelError::NotGguf { .. })), "{err}");
     assert!(err.to_string().contains("not a GGUF file"));
     std::fs::write(&path, b"").unwrap();
-    assert!(matches!(load_err(&path), EngineError::NotGguf { .. }));
+    assert!(matches!(load_err(&path), EngineError::Model(ModelError::NotGguf { .. })));
 }
 
 #[test]
 fn missing_file_names_the_path() {
     let err = load_err(std::path::Path::new("no/such/model.gguf"));
-    assert!(matches!(err, EngineError::Io { .. }));
+    assert!(matches!(err, EngineError::Model(ModelError::Io { .. })));
     assert!(err.to_string().contains("no/such/model.gguf"));
 }
 
@@ -55,7 +55,7 @@ fn unknown_architecture_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_tiny_model(dir.path(), &TinySpec { architecture: "mamba", ..Default::default() });
     let err = load_err(&path);
-    assert!(matches!(&err, EngineError::UnsupportedArchitecture(a) if a == "mamba"), "{err}");
+    assert!(matches!(&err, EngineError::Model(ModelError::UnsupportedArchitecture(a)) if a == "mamba"), "{err}");
     assert!(err.to_string().contains("supported: llama, qwen2"));
 }
 
@@ -78,9 +78,9 @@ fn in_memory_bytes_load_and_fail_like_files() {
     assert_eq!(from_memory.tokenizer.encode("hello").unwrap(), from_file.tokenizer.encode("hello").unwrap());
     assert_eq!(from_memory.backend.model().weight_macs(), from_file.backend.model().weight_macs());
     let cut = load_from_reader("cut.gguf", Box::new(std::io::Cursor::new(bytes[..bytes.len() / 2].to_vec())));
-    assert!(matches!(cut, Err(EngineError::Corrupt { .. })));
+    assert!(matches!(cut, Err(EngineError::Model(ModelError::Corrupt { .. }))));
     let zip = load_from_reader("x.zip", Box::new(std::io::Cursor::new(b"PK\x03\x04".to_vec())));
-    assert!(matches!(zip, Err(EngineError::NotGguf { .. })));
+    assert!(matches!(zip, Err(EngineError::Model(ModelError::NotGguf { .. }))));
 }
 
 /// A GGUF header written byte by byte, so that it can claim what no writer would.
@@ -112,12 +112,12 @@ impl Header {
         self.0.resize(self.0.len() + bytes, 0);
         self
     }
-    fn open(self) -> Result<GgufFile, EngineError> {
+    fn open(self) -> Result<GgufFile, ModelError> {
         GgufFile::from_reader("claims.gguf".as_ref(), Box::new(std::io::Cursor::new(self.0)))
     }
     fn corrupt(self) -> String {
         match load_from_reader("claims.gguf", Box::new(std::io::Cursor::new(self.pad(256).0))) {
-            Err(e @ EngineError::Corrupt { .. }) => e.to_string(),
+            Err(e @ EngineError::Model(ModelError::Corrupt { .. })) => e.to_string(),
             Err(e) => panic!("refused, but not as corrupt: {e}"),
             Ok(_) => panic!("loaded"),
         }

@@ -13,7 +13,8 @@ use sclab_core::experiment::{Clustering, Concept, ConceptModel, Experiment, Expe
 use sclab_core::protocol::{Phase, Stream, Watch};
 use sclab_core::tasks::{TaskError, TaskItem};
 use sclab_core::{Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
-use sclab_engine::{load, ChatCodec, LoadedModel, SentenceEmbedder, ToxicityClassifier};
+use sclab_engine::{load, LoadedModel, SentenceEmbedder, ToxicityClassifier};
+use sclab_model::ChatCodec;
 use sclab_testkit::*;
 use serde_json::{json, Value};
 

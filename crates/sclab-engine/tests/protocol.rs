@@ -7,7 +7,8 @@ use sclab_core::protocol::{
     run_item, ImmoralRounds, Instructions, Item, OptionScoring, ProtocolConfig, ProtocolError, Round, RoundKind,
 };
 use sclab_core::{score_continuation, ForwardRequest, LogitPositions};
-use sclab_engine::{load, ChatCodec, LoadedModel};
+use sclab_engine::{load, LoadedModel};
+use sclab_model::ChatCodec;
 use sclab_testkit::*;
 
 fn config() -> ProtocolConfig {

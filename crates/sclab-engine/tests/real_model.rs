@@ -8,7 +8,8 @@ use candle_core::{Device, Tensor};
 use pollster::block_on;
 use sclab_assets::{Cache, Quant};
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, StopReason};
-use sclab_engine::{load, LoadedModel, Message, ToxicityClassifier};
+use sclab_engine::{load, LoadedModel, ToxicityClassifier};
+use sclab_model::Message;
 use sclab_testkit::max_abs_diff;
 
 fn cache() -> &'static Cache {

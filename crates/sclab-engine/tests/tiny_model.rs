@@ -8,7 +8,8 @@ use sclab_core::{
     generate, score_continuation, Backend, BackendError, ForwardRequest, GenerateParams, LogitPositions,
     SamplingParams, SeqId, StopReason,
 };
-use sclab_engine::{load, EngineError, LoadedModel, Message};
+use sclab_engine::{load, EngineError, LoadedModel};
+use sclab_model::Message;
 use sclab_testkit::*;
 
 fn tiny(dtype: GgmlDType) -> (tempfile::TempDir, LoadedModel) {

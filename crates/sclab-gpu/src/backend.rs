@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use sclab_core::{check_batch, Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
-use sclab_engine::config::ModelConfig;
+use sclab_model::ModelConfig;
 
 use crate::context::{GpuContext, Health};
 use crate::forward::{self, Buffers, Layout};

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use sclab_core::{BackendError, BatchRows, ForwardRequest, SeqId};
-use sclab_engine::config::ModelConfig;
+use sclab_model::ModelConfig;
 
 use crate::context::{GpuContext, GpuError};
 use crate::kernels::{AttentionShape, Kernels, StoreShape};

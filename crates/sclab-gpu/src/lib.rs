@@ -5,7 +5,6 @@
 //! All arithmetic is f32 (SwiftShader, the headless browser's adapter, has no `shader-f16`).
 //! Weights keep their GGUF block formats on the GPU, repacked to 32-bit words ([`GpuMatrix`]).
 
-mod any_backend;
 mod backend;
 mod context;
 mod forward;
@@ -16,7 +15,6 @@ mod model;
 mod timing;
 mod workspace;
 
-pub use any_backend::{open_preferred, AnyBackend, Placement, Preference, GPU_CACHE_POSITIONS};
 pub use backend::GpuBackend;
 #[cfg(not(target_arch = "wasm32"))]
 pub use context::quiet_headless_probe;

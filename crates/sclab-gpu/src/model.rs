@@ -1,7 +1,7 @@
 //! A Llama/Qwen2 model's weights on the GPU, read from its GGUF file.
 
-use sclab_engine::config::{ModelConfig, RopeLayout};
-use sclab_engine::gguf::GgufFile;
+use sclab_model::tensors::{LayerTensor as T, OUTPUT, OUTPUT_NORM, TOKEN_EMBD};
+use sclab_model::{GgufFile, ModelConfig, RopeLayout};
 
 use crate::context::{GpuContext, GpuError};
 use crate::kernels::rope_table;
@@ -35,7 +35,7 @@ pub struct GpuModel {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Engine(#[from] sclab_engine::EngineError),
+    Model(#[from] sclab_model::ModelError),
     #[error(transparent)]
     Gpu(#[from] GpuError),
     #[error("tensor {tensor} is {dtype}; the GPU backend runs F32, Q8_0, Q4_0 and Q4_1")]
@@ -50,33 +50,31 @@ impl GpuModel {
         let matrix = |gguf: &mut GgufFile, name: &str| matrix(ctx, gguf, name);
         let mut layers = Vec::with_capacity(config.n_layers);
         for l in 0..config.n_layers {
-            let p = |n: &str| format!("blk.{l}.{n}");
-            let qkv = [p("attn_q.weight"), p("attn_k.weight"), p("attn_v.weight")];
+            let p = |t: T| t.name(l);
             let bias = if config.qkv_bias {
-                let names = [p("attn_q.bias"), p("attn_k.bias"), p("attn_v.bias")];
                 let mut values = Vec::new();
-                for name in &names {
-                    values.extend(gguf.vector(name)?);
+                for t in [T::AttnQBias, T::AttnKBias, T::AttnVBias] {
+                    values.extend(gguf.vector(&p(t))?);
                 }
-                Some(ctx.storage_f32(&p("attn_qkv.bias"), &values)?)
+                Some(ctx.storage_f32(&format!("blk.{l}.attn_qkv.bias"), &values)?)
             } else {
                 None
             };
             layers.push(GpuLayer {
-                attn_norm: vector(ctx, gguf, &p("attn_norm.weight"))?,
-                wqkv: stacked(ctx, gguf, &p("attn_qkv"), &qkv)?,
+                attn_norm: vector(ctx, gguf, &p(T::AttnNorm))?,
+                wqkv: stacked(ctx, gguf, &format!("blk.{l}.attn_qkv"), &[p(T::AttnQ), p(T::AttnK), p(T::AttnV)])?,
                 bias,
-                wo: matrix(gguf, &p("attn_output.weight"))?,
-                ffn_norm: vector(ctx, gguf, &p("ffn_norm.weight"))?,
-                w_gate_up: stacked(ctx, gguf, &p("ffn_gate_up"), &[p("ffn_gate.weight"), p("ffn_up.weight")])?,
-                w_down: matrix(gguf, &p("ffn_down.weight"))?,
+                wo: matrix(gguf, &p(T::AttnOutput))?,
+                ffn_norm: vector(ctx, gguf, &p(T::FfnNorm))?,
+                w_gate_up: stacked(ctx, gguf, &format!("blk.{l}.ffn_gate_up"), &[p(T::FfnGate), p(T::FfnUp)])?,
+                w_down: matrix(gguf, &p(T::FfnDown))?,
             });
         }
-        let embedding = matrix(gguf, "token_embd.weight")?;
-        let output = if gguf.has_tensor("output.weight") { Some(matrix(gguf, "output.weight")?) } else { None };
+        let embedding = matrix(gguf, TOKEN_EMBD)?;
+        let output = if gguf.has_tensor(OUTPUT) { Some(matrix(gguf, OUTPUT)?) } else { None };
         let table = rope_table(config.head_dim, config.rope_base, config.context_length);
         Ok(Self {
-            output_norm: vector(ctx, gguf, "output_norm.weight")?,
+            output_norm: vector(ctx, gguf, OUTPUT_NORM)?,
             rope_table: ctx.storage_f32("rope table", &table)?,
             embedding,
             output,

@@ -1,13 +1,13 @@
 //! Every kernel against a CPU reference on random inputs (relative error ≤ 1e-4 of the largest
 //! value), on the platform's adapter: Mesa's lavapipe in CI. The block formats are checked
-//! against the CPU engine's own dequantization, so the GPU reads GGUF bytes as the engine does.
+//! against candle's dequantization of the same GGUF bytes, as the CPU engine reads them.
 #![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; tests/browser.rs runs in Chromium
 
-use candle_core::quantized::GgmlDType;
+use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::Device;
 use pollster::block_on;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sclab_engine::qmatrix::QMatrix;
 use sclab_gpu::{rope_table, wgpu, AttentionShape, GpuContext, GpuMatrix, Kernels, WeightFormat, PAGE};
 
 const TOLERANCE: f32 = 1e-4;
@@ -42,8 +42,8 @@ fn random(rng: &mut ChaCha8Rng, n: usize, range: f32) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-range..range)).collect()
 }
 
-/// GGUF bytes of a random `rows × cols` matrix in `format`, with its dequantized values as the
-/// CPU engine reads them.
+/// GGUF bytes of a random `rows × cols` matrix in `format`, with its values as candle
+/// dequantizes them.
 fn random_matrix(rng: &mut ChaCha8Rng, format: WeightFormat, rows: usize, cols: usize) -> (Vec<u8>, Vec<f32>) {
     let blocks = rows * cols / 32;
     let f16 = |v: f32| half::f16::from_f32(v).to_le_bytes();
@@ -70,15 +70,9 @@ fn random_matrix(rng: &mut ChaCha8Rng, format: WeightFormat, rows: usize, cols: 
         WeightFormat::Q4_0 => GgmlDType::Q4_0,
         WeightFormat::Q4_1 => GgmlDType::Q4_1,
     };
-    let matrix = QMatrix::read("random", dtype, rows, cols, |buf| {
-        buf.copy_from_slice(&bytes);
-        Ok(())
-    })
-    .unwrap();
-    let mut values = vec![0f32; rows * cols];
-    for (r, row) in values.chunks_exact_mut(cols).enumerate() {
-        matrix.dequantize_row(r, row);
-    }
+    let storage = QStorage::from_data(std::borrow::Cow::Borrowed(&bytes), &Device::Cpu, dtype).unwrap();
+    let tensor = QTensor::new(storage, (rows, cols)).unwrap().dequantize(&Device::Cpu).unwrap();
+    let values = tensor.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     (bytes, values)
 }
 

@@ -17,6 +17,8 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
+use sclab_model::tensors::{LayerTensor as T, OUTPUT_NORM, TOKEN_EMBD};
+use sclab_model::{ModelConfig, RopeLayout};
 
 pub const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 pub const IM_START: u32 = 1;
@@ -174,41 +176,48 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
         (vocab, types, Vec::new())
     };
     let Shape { hidden, layers, heads, kv_heads, ffn, .. } = spec.shape;
-    let kv_dim = hidden / heads * kv_heads;
-    let mut matrix = |rows: usize, cols: usize, scale: f32| {
-        let values: Vec<f32> = (0..rows * cols).map(|_| rng.random_range(-scale..scale)).collect();
-        Tensor::from_vec(values, (rows, cols), &Device::Cpu).unwrap()
+    // Names and shapes from the model crate's table, in a fixed order (the random values, and
+    // so the recorded references, depend on it).
+    let config = ModelConfig {
+        architecture: spec.architecture.into(),
+        n_layers: layers,
+        hidden_size: hidden,
+        ffn_size: ffn,
+        n_heads: heads,
+        n_kv_heads: kv_heads,
+        head_dim: hidden / heads,
+        vocab_size: vocab.len(),
+        context_length: spec.context_length as usize,
+        rope_base: 10_000.0,
+        rope_layout: RopeLayout::Interleaved,
+        rms_eps: 1e-5,
+        qkv_bias: spec.architecture == "qwen2",
     };
-    let mut tensors: Vec<(String, Tensor)> = vec![("token_embd.weight".into(), matrix(vocab.len(), hidden, 1.0))];
+    let random = |rng: &mut rand_chacha::ChaCha8Rng, (rows, cols): (usize, usize), range: std::ops::Range<f32>| {
+        let values: Vec<f32> = (0..rows * cols).map(|_| rng.random_range(range.clone())).collect();
+        let shape: Vec<usize> = if rows == 1 { vec![cols] } else { vec![rows, cols] };
+        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
+    };
+    let mut tensors: Vec<(String, Tensor)> =
+        vec![(TOKEN_EMBD.into(), random(&mut rng, (config.vocab_size, hidden), -1.0..1.0))];
     for l in 0..layers {
-        let p = |n: &str| format!("blk.{l}.{n}");
-        tensors.push((p("attn_q.weight"), matrix(hidden, hidden, 0.3)));
-        tensors.push((p("attn_k.weight"), matrix(kv_dim, hidden, 0.3)));
-        tensors.push((p("attn_v.weight"), matrix(kv_dim, hidden, 0.3)));
-        tensors.push((p("attn_output.weight"), matrix(hidden, hidden, 0.3)));
-        tensors.push((p("ffn_gate.weight"), matrix(ffn, hidden, 0.3)));
-        tensors.push((p("ffn_up.weight"), matrix(ffn, hidden, 0.3)));
-        tensors.push((p("ffn_down.weight"), matrix(hidden, ffn, 0.3)));
+        for t in [T::AttnQ, T::AttnK, T::AttnV, T::AttnOutput, T::FfnGate, T::FfnUp, T::FfnDown] {
+            tensors.push((t.name(l), random(&mut rng, t.shape(&config), -0.3..0.3)));
+        }
     }
     let mut qtensors: Vec<(String, QTensor)> =
         tensors.into_iter().map(|(name, t)| (name, QTensor::quantize(&t, spec.dtype).unwrap())).collect();
-    let norm = |rng: &mut rand_chacha::ChaCha8Rng| {
-        let values: Vec<f32> = (0..hidden).map(|_| rng.random_range(0.8..1.2)).collect();
-        QTensor::quantize(&Tensor::from_vec(values, hidden, &Device::Cpu).unwrap(), GgmlDType::F32).unwrap()
-    };
+    let f32 = |t: Tensor| QTensor::quantize(&t, GgmlDType::F32).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed + 1);
-    qtensors.push(("output_norm.weight".into(), norm(&mut rng)));
+    qtensors.push((OUTPUT_NORM.into(), f32(random(&mut rng, (1, hidden), 0.8..1.2))));
     for l in 0..layers {
-        qtensors.push((format!("blk.{l}.attn_norm.weight"), norm(&mut rng)));
-        qtensors.push((format!("blk.{l}.ffn_norm.weight"), norm(&mut rng)));
+        for t in [T::AttnNorm, T::FfnNorm] {
+            qtensors.push((t.name(l), f32(random(&mut rng, t.shape(&config), 0.8..1.2))));
+        }
     }
-    if spec.architecture == "qwen2" {
-        for l in 0..layers {
-            for (name, len) in [("attn_q.bias", hidden), ("attn_k.bias", kv_dim), ("attn_v.bias", kv_dim)] {
-                let values: Vec<f32> = (0..len).map(|_| rng.random_range(-0.5..0.5)).collect();
-                let t = Tensor::from_vec(values, len, &Device::Cpu).unwrap();
-                qtensors.push((format!("blk.{l}.{name}"), QTensor::quantize(&t, GgmlDType::F32).unwrap()));
-            }
+    for l in 0..layers {
+        for t in [T::AttnQBias, T::AttnKBias, T::AttnVBias].into_iter().filter(|t| t.present(&config)) {
+            qtensors.push((t.name(l), f32(random(&mut rng, t.shape(&config), -0.5..0.5))));
         }
     }
     let arch = spec.architecture;

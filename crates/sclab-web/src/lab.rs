@@ -11,9 +11,9 @@ use sclab_core::experiment::{Concept, ConceptModel, Experiment, ExperimentConfig
 use sclab_core::protocol::ProtocolError;
 use sclab_core::tasks::{parse_rows, TaskError, TaskItem};
 use sclab_core::Backend;
-use sclab_engine::gguf::GgufFile;
-use sclab_engine::{ChatCodec, ChatTemplate, CpuBackend, SentenceEmbedder, Tokenizer, ToxicityClassifier};
-use sclab_gpu::{open_preferred, AnyBackend, GpuBackend, GpuModel, Placement, Preference, GPU_CACHE_POSITIONS};
+use sclab_engine::{CpuBackend, SentenceEmbedder, ToxicityClassifier};
+use sclab_lab::{placement, AnyBackend, Placement, Preference};
+use sclab_model::{ChatCodec, ChatTemplate, Tokenizer};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -121,13 +121,14 @@ impl WebLab {
         let wanted = Preference::parse(&preference)
             .ok_or_else(|| JsError::new(&format!("unknown backend {preference:?} (gpu, auto, cpu)")))?;
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        let reason = match open_preferred(wanted).await.map_err(error)? {
+        let reason = match placement(wanted).await.map_err(error)? {
+            #[cfg(feature = "gpu")]
             Placement::Gpu(ctx) => {
                 let source = BlobSource::new(inner.blob.clone()).map_err(|e| JsError::new(&e))?;
-                let mut gguf = GgufFile::from_reader(inner.name.as_ref(), reader(source)).map_err(error)?;
-                let model = GpuModel::load(&ctx, &mut gguf).map_err(error)?;
+                let mut gguf =
+                    sclab_model::GgufFile::from_reader(inner.name.as_ref(), reader(source)).map_err(error)?;
                 let stop = inner.backend.info().stop_tokens.clone();
-                inner.backend = AnyBackend::Gpu(Box::new(GpuBackend::new(*ctx, model, stop, GPU_CACHE_POSITIONS)?));
+                inner.backend = AnyBackend::load_gpu(*ctx, &mut gguf, stop).map_err(error)?;
                 None
             }
             Placement::Cpu(reason) => {
@@ -402,6 +403,7 @@ impl WebLab {
 impl WebLab {
     /// The WebGPU device while the model runs on one: a handle to lose it on purpose (tests of
     /// the CPU fallback), never needed to run the lab.
+    #[cfg(feature = "gpu")]
     pub fn gpu_device(&self) -> Option<sclab_gpu::wgpu::Device> {
         match &self.inner.try_borrow().ok()?.backend {
             AnyBackend::Gpu(gpu) => Some(gpu.context().device.clone()),
@@ -410,7 +412,7 @@ impl WebLab {
     }
 }
 
-fn reader(source: BlobSource) -> Box<dyn sclab_engine::gguf::Source> {
+fn reader(source: BlobSource) -> Box<dyn sclab_model::Source> {
     Box::new(BufReader::with_capacity(READ_BUFFER, source))
 }
 

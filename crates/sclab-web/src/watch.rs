@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use sclab_core::protocol::{Phase, PhaseTally, Stream, Watch};
-use sclab_engine::{TextStream, Tokenizer};
+use sclab_model::{TextStream, Tokenizer};
 
 use crate::events::Event;
 

@@ -9,7 +9,8 @@ use sclab_core::experiment::{ConceptModel, Experiment, ExperimentConfig, Instrum
 use sclab_core::protocol::{run_item, ChatFormat, Item, PhaseTally, ProtocolConfig, Turn};
 use sclab_core::tasks::{TaskId, TaskItem};
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams};
-use sclab_engine::{ChatCodec, SentenceEmbedder};
+use sclab_engine::SentenceEmbedder;
+use sclab_model::ChatCodec;
 use serde::Serialize;
 
 use crate::lab::{dataset_rows, Lab};

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions};
-use sclab_engine::gguf::GgufFile;
-use sclab_engine::{LoadedModel, Message};
-use sclab_gpu::{AnyBackend, GpuBackend};
+use sclab_engine::LoadedModel;
+use sclab_gpu::GpuBackend;
+use sclab_lab::AnyBackend;
+use sclab_model::{GgufFile, Message, ModelError};
 use sclab_testkit::{Shape, TinySpec};
 use serde::Serialize;
 
@@ -70,13 +71,13 @@ impl Weights {
         })
     }
 
-    fn gguf(&self) -> anyhow::Result<GgufFile> {
-        Ok(match self {
-            Weights::File(path) => GgufFile::open(path)?,
+    fn gguf(&self) -> Result<GgufFile, ModelError> {
+        match self {
+            Weights::File(path) => GgufFile::open(path),
             Weights::Synthetic(bytes) => {
-                GgufFile::from_reader("synthetic.gguf".as_ref(), Box::new(Cursor::new(bytes.clone())))?
+                GgufFile::from_reader("synthetic.gguf".as_ref(), Box::new(Cursor::new(bytes.clone())))
             }
-        })
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod browser;
 mod experiment;
+#[cfg(feature = "gpu")]
 mod gpu;
 mod page_experiment;
 mod webdriver;
@@ -17,7 +18,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions};
-use sclab_engine::Message;
+use sclab_model::Message;
 use serde::Serialize;
 
 use crate::model_choice::{default_model, BackendArg, QuantArg};
@@ -122,8 +123,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return publish(&args, &result, experiment::markdown(&result));
     }
     if matches!(args.backend, Some(BackendArg::Gpu | BackendArg::Auto)) {
-        let result = gpu::measure(&args)?;
-        return publish(&args, &result, gpu::markdown(&result));
+        #[cfg(not(feature = "gpu"))]
+        bail!("{}", sclab_lab::PlaceError::NotBuilt);
+        #[cfg(feature = "gpu")]
+        {
+            let result = gpu::measure(&args)?;
+            return publish(&args, &result, gpu::markdown(&result));
+        }
     }
     let memory_read_gb_s = memory_read_bandwidth();
     let mut results = Vec::new();

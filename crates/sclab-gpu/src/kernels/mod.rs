@@ -331,9 +331,9 @@ pub struct StoreShape {
 }
 
 /// The cos/sin table of the rotary embedding for positions `0..positions`, computed as the CPU
-/// engine computes it: frequencies `base^(-2i/d)`, angles `pos · f` in f32.
+/// engine computes it: `sclab_model::rope` frequencies, angles `pos · f` in f32.
 pub fn rope_table(head_dim: usize, base: f32, positions: usize) -> Vec<f32> {
-    let inv_freq: Vec<f32> = (0..head_dim / 2).map(|i| 1.0 / base.powf(2.0 * i as f32 / head_dim as f32)).collect();
+    let inv_freq = sclab_model::rope::inverse_frequencies(head_dim, base);
     (0..positions)
         .flat_map(|pos| {
             inv_freq.iter().flat_map(move |&f| {

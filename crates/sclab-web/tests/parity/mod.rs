@@ -3,7 +3,8 @@
 //! `SCLAB_BLESS=1`): so the browser's engine agrees with the native one.
 
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams};
-use sclab_engine::{LoadedModel, Message};
+use sclab_engine::LoadedModel;
+use sclab_model::Message;
 use sclab_testkit::{tiny_model_bytes, TinySpec};
 use serde::{Deserialize, Serialize};
 

@@ -19,7 +19,7 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
 
-use crate::error::{EngineError, Result};
+use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 
 const QWEN2_PATTERN: &str =
@@ -58,7 +58,7 @@ impl Tokenizer {
             "gpt2" => byte_level_bpe(gguf, &vocab)?,
             "llama" => sentencepiece_bpe(gguf, &tokens, &types, &vocab)?,
             other => {
-                return Err(EngineError::Tokenizer(format!(
+                return Err(ModelError::Tokenizer(format!(
                     "tokenizer model `{other}` is not supported (byte-level BPE `gpt2`, SentencePiece BPE `llama`)"
                 )))
             }
@@ -72,19 +72,19 @@ impl Tokenizer {
         inner.add_special_tokens(&specials);
         let id = |key: &str| gguf.get_opt(key).map(|_| gguf.get_usize(key).map(|v| v as u32)).transpose();
         let eos = id("tokenizer.ggml.eos_token_id")?
-            .ok_or_else(|| EngineError::MissingMetadata("tokenizer.ggml.eos_token_id".into()))?;
+            .ok_or_else(|| ModelError::MissingMetadata("tokenizer.ggml.eos_token_id".into()))?;
         Ok(Self { inner, bos: id("tokenizer.ggml.bos_token_id")?, eos })
     }
 
     /// Token ids of `text`; special tokens written in the text (`<|im_start|>`) become their ids.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode_fast(text, false).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+        let enc = self.inner.encode_fast(text, false).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// Text of `ids`, special tokens included.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(|e| EngineError::Tokenizer(e.to_string()))
+        self.inner.decode(ids, false).map_err(|e| ModelError::Tokenizer(e.to_string()))
     }
 
     pub fn token_id(&self, token: &str) -> Option<u32> {
@@ -96,8 +96,8 @@ impl Tokenizer {
     }
 }
 
-fn err(e: &dyn std::fmt::Display) -> EngineError {
-    EngineError::Tokenizer(e.to_string())
+fn err(e: &dyn std::fmt::Display) -> ModelError {
+    ModelError::Tokenizer(e.to_string())
 }
 
 /// GPT-2 style: merges in the file, bytes mapped to printable characters.
@@ -109,7 +109,7 @@ fn byte_level_bpe(gguf: &GgufFile, vocab: &HashMap<String, u32>) -> Result<token
             let m = v.to_string().map_err(|e| err(&e))?;
             m.split_once(' ')
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .ok_or_else(|| EngineError::Tokenizer(format!("malformed merge `{m}`")))
+                .ok_or_else(|| ModelError::Tokenizer(format!("malformed merge `{m}`")))
         })
         .collect::<Result<_>>()?;
     let bpe = BPE::builder()

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::GgmlDType;
+use candle_core::Device;
 
-use crate::error::{EngineError, Result};
-use crate::qmatrix::QMatrix;
+use crate::error::{ModelError, Result};
 
 const GGUF_MAGIC: [u8; 4] = *b"GGUF";
 
@@ -26,26 +26,26 @@ pub struct GgufFile {
 
 impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|source| EngineError::Io { path: path.to_owned(), source })?;
+        let file = File::open(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
         Self::from_reader(path, Box::new(file))
     }
 
     /// A GGUF read from `reader`; `name` stands for it in error messages.
     pub fn from_reader(name: &Path, mut reader: Box<dyn Source>) -> Result<Self> {
-        let io = |source| EngineError::Io { path: name.to_owned(), source };
+        let io = |source| ModelError::Io { path: name.to_owned(), source };
         let file_len = reader.seek(SeekFrom::End(0)).map_err(io)?;
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
         let mut magic = [0u8; 4];
         if reader.read_exact(&mut magic).is_err() || magic != GGUF_MAGIC {
-            return Err(EngineError::NotGguf {
+            return Err(ModelError::NotGguf {
                 path: name.to_owned(),
                 detail: format!("it starts with {magic:02x?}, not the GGUF magic {GGUF_MAGIC:02x?}"),
             });
         }
-        let corrupt = |detail| EngineError::Corrupt { path: name.to_owned(), detail };
+        let corrupt = |detail| ModelError::Corrupt { path: name.to_owned(), detail };
         let layout = crate::gguf_layout::survey(&mut reader, file_len).map_err(corrupt)?;
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
-        let content = Content::read(&mut reader).map_err(|e| EngineError::Corrupt {
+        let content = Content::read(&mut reader).map_err(|e| ModelError::Corrupt {
             path: name.to_owned(),
             detail: format!("its header cannot be read ({e})"),
         })?;
@@ -58,7 +58,7 @@ impl GgufFile {
     }
 
     pub fn get(&self, key: &str) -> Result<&Value> {
-        self.content.metadata.get(key).ok_or_else(|| EngineError::MissingMetadata(key.to_owned()))
+        self.content.metadata.get(key).ok_or_else(|| ModelError::MissingMetadata(key.to_owned()))
     }
 
     pub fn get_opt(&self, key: &str) -> Option<&Value> {
@@ -98,35 +98,52 @@ impl GgufFile {
         self.get(key)?.to_vec().map_err(|e| self.bad_meta(key, e))
     }
 
-    fn bad_meta(&self, key: &str, detail: impl std::fmt::Display) -> EngineError {
-        EngineError::Corrupt { path: self.path.clone(), detail: format!("metadata `{key}`: {detail}") }
+    fn bad_meta(&self, key: &str, detail: impl std::fmt::Display) -> ModelError {
+        ModelError::Corrupt { path: self.path.clone(), detail: format!("metadata `{key}`: {detail}") }
     }
 
     pub fn has_tensor(&self, name: &str) -> bool {
         self.content.tensor_infos.contains_key(name)
     }
 
+    /// A 1-D or 2-D tensor's block format and `rows × cols` (a vector is one row).
+    pub fn tensor_shape(&self, name: &str) -> Result<(GgmlDType, usize, usize)> {
+        let (dtype, _, rows, cols) = self.locate(name)?;
+        Ok((dtype, rows, cols))
+    }
+
+    /// A 1-D or 2-D tensor's raw bytes, as stored, into `buf`, which must hold exactly them.
+    pub fn read_tensor(&mut self, name: &str, buf: &mut [u8]) -> Result<()> {
+        let (dtype, start, rows, cols) = self.locate(name)?;
+        let len = tensor_bytes(dtype, rows * cols);
+        if buf.len() != len {
+            let detail = format!("{len} bytes stored, {} wanted", buf.len());
+            return Err(ModelError::BadTensor { tensor: name.to_owned(), detail });
+        }
+        self.reader
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.reader.read_exact(buf))
+            .map_err(|source| ModelError::Io { path: self.path.clone(), source })
+    }
+
     /// A 2-D weight's block format, `rows × cols` and raw bytes, as stored (for the GPU, which
     /// keeps its own layout).
     pub fn raw_matrix(&mut self, name: &str) -> Result<(GgmlDType, usize, usize, Vec<u8>)> {
-        let (dtype, start, rows, cols) = self.locate(name)?;
+        let (dtype, rows, cols) = self.tensor_shape(name)?;
         let mut bytes = vec![0u8; tensor_bytes(dtype, rows * cols)];
-        self.reader
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| self.reader.read_exact(&mut bytes))
-            .map_err(|source| EngineError::Io { path: self.path.clone(), source })?;
+        self.read_tensor(name, &mut bytes)?;
         Ok((dtype, rows, cols, bytes))
     }
 
     /// Block format, file offset and `rows × cols` of a 1-D or 2-D tensor.
     fn locate(&self, name: &str) -> Result<(GgmlDType, u64, usize, usize)> {
-        let info = self.content.tensor_infos.get(name).ok_or_else(|| EngineError::MissingTensor(name.to_owned()))?;
+        let info = self.content.tensor_infos.get(name).ok_or_else(|| ModelError::MissingTensor(name.to_owned()))?;
         let (dtype, offset, dims) = (info.ggml_dtype, info.offset, info.shape.dims().to_vec());
         let (rows, cols) = match dims[..] {
             [rows, cols] => (rows, cols),
             [cols] => (1, cols),
             _ => {
-                return Err(EngineError::BadTensor {
+                return Err(ModelError::BadTensor {
                     tensor: name.to_owned(),
                     detail: format!("expected a matrix, found shape {dims:?}"),
                 })
@@ -135,33 +152,16 @@ impl GgufFile {
         Ok((dtype, self.content.tensor_data_offset + offset, rows, cols))
     }
 
-    /// A 2-D weight `rows × cols` (GGUF stores it as `[cols, rows]`, cols contiguous).
-    pub fn matrix(&mut self, name: &str) -> Result<QMatrix> {
-        let (dtype, start, rows, cols) = self.locate(name)?;
-        let path = self.path.clone();
-        let reader = &mut self.reader;
-        QMatrix::read(name, dtype, rows, cols, |buf| {
-            reader
-                .seek(SeekFrom::Start(start))
-                .and_then(|_| reader.read_exact(buf))
-                .map_err(|source| EngineError::Io { path: path.clone(), source })
-        })
-    }
-
-    /// A 1-D tensor as f32 (norm weights, biases).
+    /// A 1-D tensor as f32 (norm weights, biases), dequantized by candle from any format.
     pub fn vector(&mut self, name: &str) -> Result<Vec<f32>> {
-        let m = self.matrix(name)?;
-        if m.rows() != 1 {
-            return Err(EngineError::BadTensor {
-                tensor: name.to_owned(),
-                detail: format!("expected a vector, found {} rows", m.rows()),
-            });
+        let (_, rows, _) = self.tensor_shape(name)?;
+        if rows != 1 {
+            let detail = format!("expected a vector, found {rows} rows");
+            return Err(ModelError::BadTensor { tensor: name.to_owned(), detail });
         }
-        let mut out = vec![0.0; m.rows() * m.cols()];
-        for r in 0..m.rows() {
-            m.dequantize_row(r, &mut out[r * m.cols()..(r + 1) * m.cols()]);
-        }
-        Ok(out)
+        let bad = |e: candle_core::Error| ModelError::BadTensor { tensor: name.to_owned(), detail: e.to_string() };
+        let tensor = self.content.tensor(&mut self.reader, name, &Device::Cpu).map_err(bad)?;
+        tensor.dequantize(&Device::Cpu).and_then(|t| t.flatten_all()?.to_vec1::<f32>()).map_err(bad)
     }
 }
 

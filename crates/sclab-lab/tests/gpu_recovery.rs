@@ -8,9 +8,11 @@ use std::io::Cursor;
 use pollster::block_on;
 use sclab_core::experiment::{Experiment, ExperimentConfig, Instruments};
 use sclab_core::{Backend, BackendError, ForwardRequest, LogitPositions};
-use sclab_engine::gguf::GgufFile;
-use sclab_engine::{ChatCodec, LoadedModel, ToxicityClassifier};
-use sclab_gpu::{AnyBackend, GpuBackend, GpuContext, GpuModel};
+use sclab_engine::{LoadedModel, ToxicityClassifier};
+use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_lab::AnyBackend;
+use sclab_model::ChatCodec;
+use sclab_model::GgufFile;
 use sclab_testkit::{bytes, tiny_experiment, tiny_model_bytes, tiny_task_item, TinySpec, LAYERS};
 
 fn model_bytes() -> Vec<u8> {

@@ -7,9 +7,9 @@ use pollster::block_on;
 use sclab_assets::{Cache, Quant};
 use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions};
-use sclab_engine::gguf::GgufFile;
-use sclab_engine::Message;
 use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_model::GgufFile;
+use sclab_model::Message;
 use sclab_testkit::relative_diff as relative;
 
 const PROMPTS: [&str; 5] = [

@@ -7,8 +7,8 @@ use std::io::Cursor;
 
 use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions, SeqId};
-use sclab_engine::gguf::GgufFile;
 use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
+use sclab_model::GgufFile;
 use sclab_testkit::relative_diff as relative;
 use sclab_testkit::{bytes, tiny_model_bytes, TinySpec};
 use wasm_bindgen_test::*;

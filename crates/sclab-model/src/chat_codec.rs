@@ -11,7 +11,7 @@ pub struct ChatCodec<'a> {
     pub template: &'a ChatTemplate,
 }
 
-fn format_error(e: crate::EngineError) -> ProtocolError {
+fn format_error(e: crate::ModelError) -> ProtocolError {
     ProtocolError::Format(e.to_string())
 }
 

@@ -1,16 +1,9 @@
 //! Hyper-parameters of a Llama-family model, read from GGUF metadata.
 
-use crate::error::{EngineError, Result};
+use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
-
-/// How RoPE pairs up the dimensions of a head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RopeLayout {
-    /// Adjacent pairs `(2i, 2i+1)`: llama.cpp's converter permutes Llama's q/k weights for this.
-    Interleaved,
-    /// Halves `(i, i + d/2)`: Qwen2 ("NeoX" style).
-    Halves,
-}
+use crate::rope::RopeLayout;
+use crate::tensors;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
@@ -31,12 +24,20 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// The file's hyper-parameters, with every tensor checked against the shape they imply
+    /// ([`tensors::check`]).
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
+        let config = Self::from_metadata(gguf)?;
+        tensors::check(gguf, &config)?;
+        Ok(config)
+    }
+
+    fn from_metadata(gguf: &GgufFile) -> Result<Self> {
         let architecture = gguf.get_str("general.architecture")?.to_owned();
         let (rope_layout, qkv_bias) = match architecture.as_str() {
             "llama" => (RopeLayout::Interleaved, false),
             "qwen2" => (RopeLayout::Halves, true),
-            _ => return Err(EngineError::UnsupportedArchitecture(architecture)),
+            _ => return Err(ModelError::UnsupportedArchitecture(architecture)),
         };
         let key = |k: &str| format!("{architecture}.{k}");
         let hidden_size = gguf.get_usize(&key("embedding_length"))?;
@@ -46,7 +47,7 @@ impl ModelConfig {
             None => n_heads,
         };
         if n_heads == 0 || n_kv_heads == 0 || hidden_size % n_heads != 0 || n_heads % n_kv_heads != 0 {
-            return Err(EngineError::Corrupt {
+            return Err(ModelError::Corrupt {
                 path: gguf.path().to_owned(),
                 detail: format!(
                     "inconsistent head counts: {n_heads} heads, {n_kv_heads} kv heads, width {hidden_size}"
@@ -54,7 +55,7 @@ impl ModelConfig {
             });
         }
         if (hidden_size / n_heads) % 16 != 0 {
-            return Err(EngineError::UnsupportedArchitecture(format!(
+            return Err(ModelError::UnsupportedArchitecture(format!(
                 "{architecture} with a head size of {} (the attention kernel needs a multiple of 16)",
                 hidden_size / n_heads
             )));
@@ -62,7 +63,7 @@ impl ModelConfig {
         if gguf.get_opt(&key("rope.dimension_count")).is_some() {
             let rotated = gguf.get_usize(&key("rope.dimension_count"))?;
             if rotated != hidden_size / n_heads {
-                return Err(EngineError::UnsupportedArchitecture(format!(
+                return Err(ModelError::UnsupportedArchitecture(format!(
                     "{architecture} with partial rotary embeddings ({rotated} of {} dimensions)",
                     hidden_size / n_heads
                 )));
@@ -73,7 +74,7 @@ impl ModelConfig {
         let n_layers = gguf.get_usize(&key("block_count"))?;
         let tensors = gguf.content.tensor_infos.len();
         if n_layers == 0 || n_layers > tensors {
-            return Err(EngineError::Corrupt {
+            return Err(ModelError::Corrupt {
                 path: gguf.path().to_owned(),
                 detail: format!("it declares {n_layers} layers but holds {tensors} tensors"),
             });

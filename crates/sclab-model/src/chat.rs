@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{EngineError, Result};
+use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 
 const CHATML: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
@@ -45,16 +45,16 @@ impl ChatTemplate {
         env.add_function("raise_exception", |msg: String| -> std::result::Result<String, minijinja::Error> {
             Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
         });
-        env.add_template_owned("chat", source).map_err(|e| EngineError::Template(e.to_string()))?;
+        env.add_template_owned("chat", source).map_err(|e| ModelError::Template(e.to_string()))?;
         Ok(Self { env })
     }
 
     /// The prompt text of `messages`, ending with the opening of an assistant turn if asked.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
-        let template = self.env.get_template("chat").map_err(|e| EngineError::Template(e.to_string()))?;
+        let template = self.env.get_template("chat").map_err(|e| ModelError::Template(e.to_string()))?;
         template
             .render(minijinja::context! { messages => messages, add_generation_prompt => add_generation_prompt })
-            .map_err(|e| EngineError::Template(e.to_string()))
+            .map_err(|e| ModelError::Template(e.to_string()))
     }
 
     /// The text that takes a cached conversation (`cached`, rendered with a generation prompt,
@@ -64,7 +64,7 @@ impl ChatTemplate {
         let before = self.render(cached, true)? + answer;
         let after = self.render(next, true)?;
         after.strip_prefix(&before).map(str::to_owned).ok_or_else(|| {
-            EngineError::Template(
+            ModelError::Template(
                 "the template re-renders earlier turns differently, so turns cannot be appended".into(),
             )
         })
@@ -93,6 +93,6 @@ mod tests {
 
     #[test]
     fn template_errors_are_reported() {
-        assert!(matches!(ChatTemplate::new("{% for %}".into()), Err(EngineError::Template(_))));
+        assert!(matches!(ChatTemplate::new("{% for %}".into()), Err(ModelError::Template(_))));
     }
 }
