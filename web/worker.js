@@ -92,19 +92,14 @@ async function prepare(config) {
     const weights = await cachedBytes(e.weights, (done, total) => status('downloading the sentence embedder', done, total || e.bytes));
     lab.set_embedder(await cachedBytes(e.config), await cachedBytes(e.tokenizer), weights);
   }
-  if (!lab.has_concept(config)) {
-    // The key names the model file, the concept, the answer prefix it is read at and the
-    // measuring code's version (Rust's `concept::cache_key`): a stale direction is never reused.
-    const key = lab.concept_key(config);
-    const staged = m.concepts[key];
-    const json = staged ? await cachedText(staged) : await recall(`concept-${key}`);
-    if (json) {
-      lab.set_concept(json);
-    } else {
-      status(`measuring the ${needs.concept} concept on this model (once per model and task format)…`);
-      await remember(`concept-${key}`, await lab.measure_concept(config));
-    }
-  }
+  // Rust keys the concept by the model file, the concept, the answer prefix it is read at and
+  // the measuring code's version (`concept::cache_key`): a stale direction is never reused.
+  await lab.ensure_concept(
+    config,
+    (key) => (m.concepts[key] ? cachedText(m.concepts[key]) : recall(`concept-${key}`)),
+    (key, json) => remember(`concept-${key}`, json),
+    () => status(`measuring the ${needs.concept} concept on this model (once per model and task format)…`),
+  );
   status('');
   return needs;
 }

@@ -15,7 +15,7 @@ pub enum BackendArg {
 }
 
 impl BackendArg {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             BackendArg::Cpu => "cpu",
             BackendArg::Gpu => "gpu",
@@ -23,7 +23,7 @@ impl BackendArg {
         }
     }
 
-    fn preference(self) -> Preference {
+    pub fn preference(self) -> Preference {
         match self {
             BackendArg::Cpu => Preference::Cpu,
             BackendArg::Gpu => Preference::Gpu,
@@ -47,38 +47,34 @@ pub fn choose_with(
     gguf: impl FnOnce() -> Result<GgufFile, ModelError>,
 ) -> anyhow::Result<AnyBackend> {
     let context = || format!("--backend {}: {name}", choice.name());
-    match pollster::block_on(placement(choice.preference())).with_context(context)? {
+    let backend = match pollster::block_on(placement(choice.preference())).with_context(context)? {
         Placement::Cpu(why) => {
-            match why {
-                Some(why) => eprintln!("running on the CPU: {why}"),
-                None => eprintln!("running on the CPU"),
-            }
-            Ok(AnyBackend::Cpu(cpu))
+            announce_cpu(why.as_deref());
+            return Ok(AnyBackend::Cpu(cpu));
         }
         #[cfg(feature = "gpu")]
         Placement::Gpu(ctx) => {
             let stop = sclab_core::Backend::info(&cpu).stop_tokens.clone();
             drop(cpu);
-            let backend = AnyBackend::load_gpu(*ctx, &mut gguf()?, stop).with_context(context)?;
-            eprintln!("running on the GPU: {}", backend.device_name());
-            Ok(backend)
+            AnyBackend::load_gpu(*ctx, &mut gguf()?, stop).with_context(context)?
         }
+    };
+    announce(&backend, None);
+    Ok(backend)
+}
+
+/// Say in one line which engine runs, and why the CPU when a GPU was wanted.
+pub fn announce(backend: &AnyBackend, cpu_reason: Option<&str>) {
+    match backend {
+        AnyBackend::Cpu(_) => announce_cpu(cpu_reason),
+        #[cfg(feature = "gpu")]
+        gpu @ AnyBackend::Gpu(_) => eprintln!("running on the GPU: {}", gpu.device_name()),
     }
 }
 
-/// After the GPU was lost mid-run: load the CPU engine for the model at `path` in its place.
-/// False when it cannot be loaded (the run then stops with the GPU's error).
-pub fn fall_back_to_cpu(backend: &mut AnyBackend, path: &Path, why: &sclab_core::protocol::ProtocolError) -> bool {
-    match backend.fall_back_to_cpu(|| sclab_engine::load(path).map(|model| model.backend)) {
-        Ok(swapped) => {
-            if swapped {
-                eprintln!("{why}; continuing on the CPU from the last finished round");
-            }
-            swapped
-        }
-        Err(e) => {
-            eprintln!("{why}, and the CPU engine could not take over: {e}");
-            false
-        }
+fn announce_cpu(reason: Option<&str>) {
+    match reason {
+        Some(why) => eprintln!("running on the CPU: {why}"),
+        None => eprintln!("running on the CPU"),
     }
 }

@@ -1,6 +1,6 @@
-//! What an experiment needs on the command line, gathered from the asset cache: the model with
-//! its file hash, the classifier, the embedder, the datasets, and the concept directions
-//! (computed on first use and cached per model file).
+//! What an experiment needs on the command line: the shared lab session (`sclab_lab::Session`)
+//! over a model file, with the classifier, the embedder and the datasets from the asset cache,
+//! and concept directions kept as files in the cache.
 
 use std::path::{Path, PathBuf};
 
@@ -8,70 +8,89 @@ use anyhow::Context;
 use sclab_assets::Cache;
 use sclab_core::experiment::{Concept, ConceptModel};
 use sclab_core::tasks::{parse_rows, TaskError};
-use sclab_engine::{SentenceEmbedder, ToxicityClassifier};
-use sclab_lab::AnyBackend;
-use sclab_model::{ChatCodec, ChatTemplate, Tokenizer};
+use sclab_engine::SentenceEmbedder;
+use sclab_lab::{ConceptStore, ModelSource, Session};
+use sclab_model::{GgufFile, ModelError};
 use serde_json::Value;
 
 use crate::model_choice::{classifier, ensure_asset, ModelArgs};
 
 pub struct Lab {
     pub cache: Cache,
-    pub backend: AnyBackend,
-    pub tokenizer: Tokenizer,
-    pub template: ChatTemplate,
-    pub model_path: PathBuf,
-    pub model_sha256: String,
-    pub classifier: ToxicityClassifier,
+    pub session: Session,
+}
+
+/// A model file on disk, read again to load the model onto another engine.
+struct ModelFile(PathBuf);
+
+impl ModelSource for ModelFile {
+    fn open(&self) -> Result<GgufFile, ModelError> {
+        GgufFile::open(&self.0)
+    }
+}
+
+/// Concept directions as JSON files in the cache's concept folder, one per cache key.
+struct ConceptFiles<'a>(&'a Cache);
+
+impl ConceptFiles<'_> {
+    fn file(&self, key: &str) -> PathBuf {
+        self.0.concepts().join(format!("{key}.json"))
+    }
+}
+
+impl ConceptStore for ConceptFiles<'_> {
+    async fn load(&self, key: &str) -> Option<String> {
+        std::fs::read_to_string(self.file(key)).ok()
+    }
+
+    async fn save(&self, key: &str, json: &str) -> Result<(), String> {
+        std::fs::create_dir_all(self.0.concepts()).map_err(|e| e.to_string())?;
+        write_atomically(&self.file(key), json.as_bytes()).map_err(|e| format!("{e:#}"))
+    }
 }
 
 impl Lab {
     pub fn open(args: &ModelArgs) -> anyhow::Result<Lab> {
         let cache = Cache::from_env();
-        let model_path = args.path()?;
-        let model = sclab_engine::load(&model_path).with_context(|| format!("loading {}", model_path.display()))?;
-        let model_sha256 = sclab_assets::sha256_file(&model_path)?;
+        let path = args.path()?;
+        let sha256 = sclab_assets::sha256_file(&path)?;
         let classifier = classifier(&cache)?;
-        let backend = crate::backend_choice::choose(args.backend, &model_path, model.backend)?;
-        let (tokenizer, template) = (model.tokenizer, model.template);
-        Ok(Lab { cache, backend, tokenizer, template, model_path, model_sha256, classifier })
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut session = Session::open(Box::new(ModelFile(path.clone())), name, sha256, classifier)
+            .with_context(|| format!("loading {}", path.display()))?;
+        let reason = pollster::block_on(session.use_backend(args.backend.preference()))
+            .with_context(|| format!("--backend {}: {}", args.backend.name(), path.display()))?;
+        crate::backend_choice::announce(&session.backend, reason.as_deref());
+        Ok(Lab { cache, session })
     }
 
-    pub fn embedder(&self) -> anyhow::Result<SentenceEmbedder> {
+    /// Load the sentence embedder into the session (embedding clustering needs it).
+    pub fn load_embedder(&mut self) -> anyhow::Result<()> {
         let dir = self.cache.embedder();
         ensure_asset(&self.cache, &dir.join(sclab_engine::embedder::WEIGHTS_FILE))?;
-        Ok(SentenceEmbedder::load(&dir)?)
+        self.session.embedder = Some(SentenceEmbedder::load(&dir)?);
+        Ok(())
     }
 
-    pub fn model_name(&self) -> String {
-        self.model_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    }
-
-    /// Where the concept of this model file, read at `answer_prefix`, is cached.
+    /// Where `concept` read at `answer_prefix` is cached for this model file.
     pub fn concept_file(&self, concept: Concept, answer_prefix: &str) -> PathBuf {
-        let key = sclab_core::experiment::concept::cache_key(&self.model_sha256, concept, answer_prefix);
-        self.cache.concepts().join(format!("{key}.json"))
+        ConceptFiles(&self.cache).file(&self.session.concept_key(concept, answer_prefix))
     }
 
     /// The concept's directions and probes for this model file, read at `answer_prefix`, from
     /// the cache or measured now.
-    pub fn concept(&mut self, concept: Concept, answer_prefix: &str) -> anyhow::Result<ConceptModel> {
-        let file = self.concept_file(concept, answer_prefix);
-        if let Some(model) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<ConceptModel>(&b).ok()) {
-            return Ok(model);
-        }
-        eprintln!(
-            "measuring the {} concept at the answer prefix {answer_prefix:?} on {} (once per model)…",
-            concept.name(),
-            self.model_name()
-        );
+    pub fn concept(&mut self, concept: Concept, answer_prefix: &str) -> anyhow::Result<&ConceptModel> {
         let rows = dataset_rows(&self.cache)?;
-        let codec = ChatCodec { tokenizer: &self.tokenizer, template: &self.template };
-        let measured =
-            pollster::block_on(ConceptModel::measure(&mut self.backend, &codec, concept, answer_prefix, &rows, 0))?;
-        std::fs::create_dir_all(self.cache.concepts())?;
-        write_atomically(&file, &serde_json::to_vec(&measured)?)?;
-        Ok(measured)
+        let store = ConceptFiles(&self.cache);
+        let name = self.session.model_name.clone();
+        let announce = || {
+            eprintln!(
+                "measuring the {} concept at the answer prefix {answer_prefix:?} on {name} (once per model)…",
+                concept.name()
+            )
+        };
+        let measured = self.session.ensure_concept(concept, answer_prefix, &rows, &store, announce);
+        Ok(pollster::block_on(measured)?)
     }
 }
 

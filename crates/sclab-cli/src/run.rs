@@ -5,12 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use sclab_core::experiment::record::{Header, Line, ModelRecord};
-use sclab_core::experiment::{Clustering, Concept, Experiment, ExperimentConfig, Instruments, Review};
+use sclab_core::experiment::record::Line;
+use sclab_core::experiment::{Clustering, Concept, Experiment, ExperimentConfig, Review};
 use sclab_core::protocol::{ImmoralRounds, OptionScoring};
 use sclab_core::tasks::{BbqSubset, TaskId};
 use sclab_core::Backend;
-use sclab_model::ChatCodec;
 
 use crate::lab::{dataset_rows, Lab};
 use crate::model_choice::ModelArgs;
@@ -89,7 +88,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = config(&args)?;
     let mut lab = Lab::open(&args.model)?;
-    let layers = lab.backend.info().n_layers;
+    let layers = lab.session.backend.info().n_layers;
     let experiment = Experiment::new(config.clone(), layers)?;
 
     let (mut file, done) = open_results(&args, &config, &lab)?;
@@ -101,9 +100,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let todo: Vec<_> = items.into_iter().filter(|i| !done.contains(&i.id)).collect();
-    let concept = lab.concept(config.concept(), &config.concept_prefix())?;
+    lab.concept(config.concept(), &config.concept_prefix())?;
     if file.is_none() {
-        let header = header(&config, &lab, &concept);
+        let header = lab.session.header(&config, format!("sclab {}", env!("CARGO_PKG_VERSION")))?;
         let mut f = OpenOptions::new()
             .create_new(true)
             .write(true)
@@ -113,12 +112,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         file = Some(f);
     }
     let mut file = file.expect("opened above");
-    let embedder = if config.needs_embedder() { Some(lab.embedder()?) } else { None };
-    let instruments = Instruments {
-        toxicity: &lab.classifier,
-        embedder: embedder.as_ref().map(|e| e as &dyn sclab_core::experiment::SentenceEmbedder),
-        concept: Some(&concept),
-    };
+    if config.needs_embedder() {
+        lab.load_embedder()?;
+    }
 
     let per_item = config.rounds + usize::from(config.baseline);
     let bar = ProgressBar::new((todo.len() * per_item) as u64).with_style(ProgressStyle::with_template(
@@ -127,18 +123,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !done.is_empty() {
         eprintln!("resuming: {} items already in {}", done.len(), args.out.display());
     }
-    let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
     for item in &todo {
         bar.set_message(item.id.clone());
-        let model_path = &lab.model_path;
-        let record = pollster::block_on(experiment.run_item_recovering(
-            &mut lab.backend,
-            &codec,
+        let record = pollster::block_on(lab.session.run_item(
+            &experiment,
             item,
-            &instruments,
             &|| false,
             &mut |_| bar.inc(1),
-            &mut |backend, why| bar.suspend(|| crate::backend_choice::fall_back_to_cpu(backend, model_path, why)),
+            &mut |_, message| bar.suspend(|| eprintln!("{message}")),
         ))
         .with_context(|| format!("item {}", item.id))?;
         results_file::append(&mut file, &Line::Item(record))?;
@@ -199,7 +191,7 @@ fn open_results(
     if !previous.header.config.same_measurements(config) {
         bail!("{} was written with a different experiment config; resume with the same settings", args.out.display());
     }
-    if previous.header.model.sha256 != lab.model_sha256 {
+    if previous.header.model.sha256 != lab.session.model_sha256 {
         bail!("{} was written with another model file ({})", args.out.display(), previous.header.model.name);
     }
     let file = OpenOptions::new().write(true).open(&args.out)?;
@@ -208,11 +200,6 @@ fn open_results(
     use std::io::Seek;
     file.seek(std::io::SeekFrom::End(0))?;
     Ok((Some(file), previous.items.into_iter().map(|i| i.id).collect()))
-}
-
-fn header(config: &ExperimentConfig, lab: &Lab, concept: &sclab_core::experiment::ConceptModel) -> Header {
-    let model = ModelRecord::new(lab.model_name(), lab.model_sha256.clone(), lab.backend.info(), lab.backend.name());
-    Header::of_run(config.clone(), model, concept, format!("sclab {}", env!("CARGO_PKG_VERSION")))
 }
 
 fn parse_task(s: &str) -> Result<TaskId, String> {

@@ -19,5 +19,5 @@ pub mod toxicity;
 pub use cpu_backend::CpuBackend;
 pub use embedder::SentenceEmbedder;
 pub use error::{EngineError, Result};
-pub use model::{load, load_from_reader, LoadedModel};
+pub use model::{load, load_from_reader, load_gguf, LoadedModel};
 pub use toxicity::ToxicityClassifier;

@@ -28,7 +28,8 @@ pub fn load_from_reader(name: &str, reader: Box<dyn Source>) -> Result<LoadedMod
     load_gguf(GgufFile::from_reader(Path::new(name), reader)?)
 }
 
-fn load_gguf(mut gguf: GgufFile) -> Result<LoadedModel> {
+/// The model of an opened GGUF file.
+pub fn load_gguf(mut gguf: GgufFile) -> Result<LoadedModel> {
     let path = gguf.path().to_owned();
     let tokenizer = Tokenizer::from_gguf(&gguf)?;
     let template = ChatTemplate::from_gguf(&gguf)?;

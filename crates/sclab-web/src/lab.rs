@@ -4,19 +4,21 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::BufReader;
 use std::rc::Rc;
+use std::sync::Arc;
 
-use sclab_core::experiment::record::{Header, ItemRecord, ModelRecord, RoundRecord};
+use sclab_core::experiment::record::{ItemRecord, RoundRecord};
 use sclab_core::experiment::summary::Summary;
-use sclab_core::experiment::{Concept, ConceptModel, Experiment, ExperimentConfig, ExperimentError, Instruments};
+use sclab_core::experiment::{Experiment, ExperimentConfig, ExperimentError};
 use sclab_core::protocol::ProtocolError;
 use sclab_core::tasks::{parse_rows, TaskError, TaskItem};
 use sclab_core::Backend;
-use sclab_engine::{CpuBackend, SentenceEmbedder, ToxicityClassifier};
-use sclab_lab::{placement, AnyBackend, Placement, Preference};
-use sclab_model::{ChatCodec, ChatTemplate, Tokenizer};
+use sclab_engine::{SentenceEmbedder, ToxicityClassifier};
+use sclab_lab::{AnyBackend, ConceptStore, LabError, ModelSource, Preference, Session};
+use sclab_model::{GgufFile, ModelError};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
 use crate::blob_source::BlobSource;
@@ -29,19 +31,45 @@ use crate::{error, js, to_js};
 const READ_BUFFER: usize = 1 << 20;
 
 struct Inner {
-    backend: AnyBackend,
-    tokenizer: Tokenizer,
-    template: ChatTemplate,
-    /// The model file, kept to load it onto another engine (WebGPU, or the CPU after a lost GPU).
+    session: Session,
+    bytes: u64,
+    datasets: HashMap<String, Vec<Value>>,
+}
+
+/// The model file (the visitor's, or the page's cached copy), read again to load the model onto
+/// another engine: WebGPU, or the CPU after a lost GPU.
+struct BlobModel {
     blob: Blob,
     name: String,
-    sha256: String,
-    bytes: u64,
-    classifier: ToxicityClassifier,
-    embedder: Option<SentenceEmbedder>,
-    datasets: HashMap<String, Vec<Value>>,
-    /// Measured concepts by (concept, answer prefix they were read at).
-    concepts: HashMap<(Concept, String), ConceptModel>,
+}
+
+impl ModelSource for BlobModel {
+    fn open(&self) -> Result<GgufFile, ModelError> {
+        let source = BlobSource::new(self.blob.clone())
+            .map_err(|e| ModelError::Io { path: self.name.clone().into(), source: std::io::Error::other(e) })?;
+        GgufFile::from_reader(self.name.as_ref(), reader(source))
+    }
+}
+
+/// The page's store of measured concepts: two JavaScript functions over the Cache API (and the
+/// staged manifest), `load(key)` resolving to the JSON or nothing, `save(key, json)`.
+struct PageConcepts<'a> {
+    load: &'a js_sys::Function,
+    save: &'a js_sys::Function,
+}
+
+impl ConceptStore for PageConcepts<'_> {
+    async fn load(&self, key: &str) -> Option<String> {
+        let promise = self.load.call1(&JsValue::NULL, &key.into()).ok()?;
+        JsFuture::from(js_sys::Promise::resolve(&promise)).await.ok()?.as_string()
+    }
+
+    async fn save(&self, key: &str, json: &str) -> Result<(), String> {
+        let described = |e: JsValue| format!("{e:?}");
+        let promise = self.save.call2(&JsValue::NULL, &key.into(), &json.into()).map_err(described)?;
+        JsFuture::from(js_sys::Promise::resolve(&promise)).await.map_err(described)?;
+        Ok(())
+    }
 }
 
 #[wasm_bindgen]
@@ -94,21 +122,10 @@ impl WebLab {
                 let _ = on_progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
             })
             .map_err(error)?;
-        let loaded = sclab_engine::load_from_reader(name, reader(source)).map_err(error)?;
         let classifier = ToxicityClassifier::from_bytes(classifier_weights, classifier_vocab).map_err(error)?;
-        let inner = Inner {
-            backend: AnyBackend::Cpu(loaded.backend),
-            tokenizer: loaded.tokenizer,
-            template: loaded.template,
-            blob: model,
-            name: name.to_owned(),
-            sha256,
-            bytes: total,
-            classifier,
-            embedder: None,
-            datasets: HashMap::new(),
-            concepts: HashMap::new(),
-        };
+        let source = Box::new(BlobModel { blob: model, name: name.to_owned() });
+        let session = Session::open(source, name.to_owned(), sha256, classifier).map_err(error)?;
+        let inner = Inner { session, bytes: total, datasets: HashMap::new() };
         Ok(WebLab { inner: Rc::new(RefCell::new(inner)) })
     }
 
@@ -121,46 +138,32 @@ impl WebLab {
         let wanted = Preference::parse(&preference)
             .ok_or_else(|| JsError::new(&format!("unknown backend {preference:?} (gpu, auto, cpu)")))?;
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        let reason = match placement(wanted).await.map_err(error)? {
-            #[cfg(feature = "gpu")]
-            Placement::Gpu(ctx) => {
-                let source = BlobSource::new(inner.blob.clone()).map_err(|e| JsError::new(&e))?;
-                let mut gguf =
-                    sclab_model::GgufFile::from_reader(inner.name.as_ref(), reader(source)).map_err(error)?;
-                let stop = inner.backend.info().stop_tokens.clone();
-                inner.backend = AnyBackend::load_gpu(*ctx, &mut gguf, stop).map_err(error)?;
-                None
-            }
-            Placement::Cpu(reason) => {
-                if !matches!(inner.backend, AnyBackend::Cpu(_)) {
-                    inner.backend = AnyBackend::Cpu(cpu_engine(&inner.blob, &inner.name)?);
-                }
-                reason
-            }
-        };
+        let reason = inner.session.use_backend(wanted).await.map_err(error)?;
+        let backend = &inner.session.backend;
         js(serde_json::json!({
-            "backend": inner.backend.name(),
-            "device": inner.backend.device_name(),
+            "backend": backend.name(),
+            "device": backend.device_name(),
             "reason": reason,
         }))
     }
 
     pub fn info(&self) -> Result<JsValue, JsError> {
         let inner = self.inner.try_borrow().map_err(|_| busy())?;
-        let model = inner.backend.info();
+        let session = &inner.session;
+        let model = session.backend.info();
         let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
         let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
         to_js(&Info {
-            name: &inner.name,
-            sha256: &inner.sha256,
+            name: &session.model_name,
+            sha256: &session.model_sha256,
             bytes: inner.bytes,
             architecture: &model.architecture,
             layers: model.n_layers,
             hidden_size: model.hidden_size,
             vocab_size: model.vocab_size,
             context_length: model.context_length,
-            backend: inner.backend.name(),
-            device: inner.backend.device_name(),
+            backend: session.backend.name(),
+            device: session.backend.device_name(),
             wasm_memory_bytes: buffer.byte_length() as f64,
         })
     }
@@ -185,61 +188,43 @@ impl WebLab {
     }
 
     pub fn has_embedder(&self) -> bool {
-        self.inner.borrow().embedder.is_some()
+        self.inner.borrow().session.embedder.is_some()
     }
 
     pub fn set_embedder(&self, config: &[u8], tokenizer: Vec<u8>, weights: Vec<u8>) -> Result<(), JsError> {
         let embedder = SentenceEmbedder::from_bytes(config, tokenizer, weights).map_err(error)?;
-        self.inner.try_borrow_mut().map_err(|_| busy())?.embedder = Some(embedder);
+        self.inner.try_borrow_mut().map_err(|_| busy())?.session.embedder = Some(embedder);
         Ok(())
     }
 
-    /// A concept measured earlier on this model file (JSON, as `measure_concept` returns it).
+    /// A concept measured earlier on this model file (JSON, as `ensure_concept` saves it).
     pub fn set_concept(&self, json: &str) -> Result<(), JsError> {
-        let concept: ConceptModel = serde_json::from_str(json).map_err(error)?;
-        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        let layers = inner.backend.info().n_layers;
-        if concept.directions.layers.len() != layers {
-            return Err(JsError::new(&format!(
-                "the {} concept has {} layers, the model {layers}: it was measured on another model",
-                concept.concept.name(),
-                concept.directions.layers.len()
-            )));
-        }
-        inner.concepts.insert((concept.concept, concept.answer_prefix.clone()), concept);
-        Ok(())
+        self.inner.try_borrow_mut().map_err(|_| busy())?.session.add_concept(json).map_err(error)
     }
 
-    /// Whether the concept `config` needs (its concept at its answer prefix) is loaded.
-    pub fn has_concept(&self, config: JsValue) -> Result<bool, JsError> {
-        let config = parse_config(config)?;
-        Ok(self.inner.borrow().concepts.contains_key(&(config.concept(), config.concept_prefix())))
-    }
-
-    /// The name the concept `config` needs is cached under for this model file: the staged
-    /// manifest's key, and the page's own cache key for a measured one.
-    pub fn concept_key(&self, config: JsValue) -> Result<String, JsError> {
-        let config = parse_config(config)?;
-        let sha = &self.inner.borrow().sha256;
-        Ok(sclab_core::experiment::concept::cache_key(sha, config.concept(), &config.concept_prefix()))
-    }
-
-    /// Measure a concept on this model (slow: a forward pass over its contrast texts); returns
-    /// its JSON for the page to cache.
+    /// Make the concept `config` needs ready: loaded, or `load(key)` resolves to its JSON (the
+    /// staged manifest's or the page's cache), or it is measured now on this model (slow: a
+    /// forward pass over its contrast texts; `on_measuring()` is called first) and handed to
+    /// `save(key, json)`. The key names the model file, the concept, the answer prefix it is
+    /// read at and the measuring code's version, so a stale direction is never reused.
     // The borrow is held across awaits on purpose: a second call meanwhile gets `busy()`.
     #[allow(clippy::await_holding_refcell_ref)]
-    pub async fn measure_concept(&self, config: JsValue) -> Result<String, JsError> {
+    pub async fn ensure_concept(
+        &self,
+        config: JsValue,
+        load: js_sys::Function,
+        save: js_sys::Function,
+        on_measuring: js_sys::Function,
+    ) -> Result<(), JsError> {
         let config = parse_config(config)?;
-        let (concept, prefix) = (config.concept(), config.concept_prefix());
         let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
         let inner = &mut *guard;
         let rows = |name: &str| dataset(&inner.datasets, name);
-        let codec = ChatCodec { tokenizer: &inner.tokenizer, template: &inner.template };
-        let measured =
-            ConceptModel::measure(&mut inner.backend, &codec, concept, &prefix, &rows, 0).await.map_err(error)?;
-        let json = serde_json::to_string(&measured).map_err(error)?;
-        inner.concepts.insert((concept, prefix), measured);
-        Ok(json)
+        let store = PageConcepts { load: &load, save: &save };
+        let measuring = || drop(on_measuring.call0(&JsValue::NULL));
+        let (concept, prefix) = (config.concept(), config.concept_prefix());
+        inner.session.ensure_concept(concept, &prefix, &rows, &store, measuring).await.map_err(error)?;
+        Ok(())
     }
 
     /// The browser benchmark: prefill `prompt`, then decode `steps` tokens greedily in `batch`
@@ -250,9 +235,9 @@ impl WebLab {
     pub async fn bench(&self, prompt: String, steps: usize, batch: usize) -> Result<JsValue, JsError> {
         use sclab_core::{logits::argmax, ForwardRequest, LogitPositions};
         let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        let inner = &mut *guard;
-        let tokens = inner.tokenizer.encode(&prompt).map_err(error)?;
-        let backend = &mut inner.backend;
+        let session = &mut guard.session;
+        let tokens = session.tokenizer.encode(&prompt).map_err(error)?;
+        let backend = &mut session.backend;
         let seq = backend.new_sequence();
         let start = js_sys::Date::now();
         let request = ForwardRequest { seq, tokens: tokens.clone(), logits: LogitPositions::Last, hidden: false };
@@ -282,7 +267,7 @@ impl WebLab {
     pub fn items(&self, config: JsValue) -> Result<JsValue, JsError> {
         let config = parse_config(config)?;
         let inner = self.inner.try_borrow().map_err(|_| busy())?;
-        let items = select_items(&inner, &config)?;
+        let items = select_items(&inner.datasets, &config)?;
         let listed: Vec<Value> = items
             .iter()
             .map(|i| serde_json::json!({"id": i.id, "category": i.category, "query": i.item.query}))
@@ -303,30 +288,16 @@ impl WebLab {
         let config = parse_config(config)?;
         let mut guard = self.inner.try_borrow_mut().map_err(|_| busy())?;
         let inner = &mut *guard;
-        let info = inner.backend.info().clone();
-        let experiment = Experiment::new(config.clone(), info.n_layers).map_err(error)?;
-        let items = select_items(inner, &config)?;
-        let concept = inner.concepts.get(&(config.concept(), config.concept_prefix())).ok_or_else(|| {
-            JsError::new(&format!(
-                "the {} concept read at {:?} is not loaded",
-                config.concept().name(),
-                config.concept_prefix()
-            ))
-        })?;
+        let session = &mut inner.session;
+        let experiment = Experiment::new(config.clone(), session.backend.info().n_layers).map_err(error)?;
+        let items = select_items(&inner.datasets, &config)?;
         let emit = |event: Event| {
             let _ = on_event.call1(&JsValue::NULL, &event.to_js());
         };
-        let model = ModelRecord::new(inner.name.clone(), inner.sha256.clone(), &info, inner.backend.name());
-        let header = Header::of_run(config.clone(), model, concept, format!("sclab-web {}", env!("CARGO_PKG_VERSION")));
+        let header = session.header(&config, format!("sclab-web {}", env!("CARGO_PKG_VERSION"))).map_err(error)?;
         emit(Event::Header { header: &header });
 
-        let instruments = Instruments {
-            toxicity: &inner.classifier,
-            embedder: inner.embedder.as_ref().map(|e| e as &dyn sclab_core::experiment::SentenceEmbedder),
-            concept: Some(concept),
-        };
-        let codec = ChatCodec { tokenizer: &inner.tokenizer, template: &inner.template };
-        let (blob, name) = (&inner.blob, &inner.name);
+        let tokenizer = Arc::clone(&session.tokenizer);
         let rounds_total = items.len() * (config.rounds + usize::from(config.baseline));
         let mut finished: Vec<ItemRecord> = Vec::new();
         let mut cancelled = false;
@@ -334,7 +305,7 @@ impl WebLab {
             emit(Event::ItemStarted { index, total: items.len(), record: &unfinished(item) });
             let watch = PageWatch {
                 index,
-                tokenizer: &inner.tokenizer,
+                tokenizer: &tokenizer,
                 emit: &emit,
                 cancel: cancel.as_ref(),
                 streams: Default::default(),
@@ -355,32 +326,17 @@ impl WebLab {
                 ms.push(("summary", started.elapsed().as_secs_f64() * 1e3));
                 emit(Event::Timing { index, round: record.round, ms });
             };
-            let mut recover = |backend: &mut AnyBackend, why: &ProtocolError| {
-                if !backend.fall_back_to_cpu(|| cpu_engine(blob, name)).unwrap_or(false) {
-                    return false;
-                }
-                let reason = format!("{why}; going on on the CPU from the last finished round");
+            let mut on_fallback = |backend: &AnyBackend, reason: &str| {
                 let device = backend.device_name();
-                emit(Event::Backend { index, backend: backend.name(), device: &device, reason: &reason });
-                true
+                emit(Event::Backend { index, backend: backend.name(), device: &device, reason });
             };
-            let result = experiment
-                .run_item_recovering(
-                    &mut inner.backend,
-                    &codec,
-                    item,
-                    &instruments,
-                    &watch,
-                    &mut on_round,
-                    &mut recover,
-                )
-                .await;
+            let result = session.run_item(&experiment, item, &watch, &mut on_round, &mut on_fallback).await;
             match result {
                 Ok(record) => {
                     emit(Event::Item { index, record: &record });
                     finished.push(record);
                 }
-                Err(ExperimentError::Protocol(ProtocolError::Cancelled)) => {
+                Err(LabError::Experiment(ExperimentError::Protocol(ProtocolError::Cancelled))) => {
                     cancelled = true;
                     break;
                 }
@@ -405,7 +361,7 @@ impl WebLab {
     /// the CPU fallback), never needed to run the lab.
     #[cfg(feature = "gpu")]
     pub fn gpu_device(&self) -> Option<sclab_gpu::wgpu::Device> {
-        match &self.inner.try_borrow().ok()?.backend {
+        match &self.inner.try_borrow().ok()?.session.backend {
             AnyBackend::Gpu(gpu) => Some(gpu.context().device.clone()),
             AnyBackend::Cpu(_) => None,
         }
@@ -414,12 +370,6 @@ impl WebLab {
 
 fn reader(source: BlobSource) -> Box<dyn sclab_model::Source> {
     Box::new(BufReader::with_capacity(READ_BUFFER, source))
-}
-
-/// The CPU engine for the model file `blob`.
-fn cpu_engine(blob: &Blob, name: &str) -> Result<CpuBackend, JsError> {
-    let source = BlobSource::new(blob.clone()).map_err(|e| JsError::new(&e))?;
-    Ok(sclab_engine::load_from_reader(name, reader(source)).map_err(error)?.backend)
 }
 
 fn busy() -> JsError {
@@ -437,8 +387,8 @@ fn dataset(datasets: &HashMap<String, Vec<Value>>, name: &str) -> Result<Vec<Val
     })
 }
 
-fn select_items(inner: &Inner, config: &ExperimentConfig) -> Result<Vec<TaskItem>, JsError> {
-    config.items(&|name: &str| dataset(&inner.datasets, name)).map_err(|e| JsError::new(&e))
+fn select_items(datasets: &HashMap<String, Vec<Value>>, config: &ExperimentConfig) -> Result<Vec<TaskItem>, JsError> {
+    config.items(&|name: &str| dataset(datasets, name)).map_err(|e| JsError::new(&e))
 }
 
 /// The record of an item whose rounds are still coming.

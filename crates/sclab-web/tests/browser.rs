@@ -200,3 +200,68 @@ fn bad_model_files_give_clear_errors() {
     let needs = WebLab::needs(JsValue::from_str("not a config")).err().map(JsValue::from).unwrap();
     assert!(js_sys::Error::from(needs).message().as_string().unwrap().contains("invalid experiment config"));
 }
+
+/// The page's concept store holds a direction measured by the previous measuring version (a
+/// fixture of a `concept::VERSION` bump): the lab asks for the current key only, measures the
+/// concept again and hands it to the store under that key; a lab that finds it there measures
+/// nothing.
+#[wasm_bindgen_test]
+async fn a_concept_of_an_older_measuring_version_is_measured_again() {
+    use sclab_core::experiment::concept::{cache_key, VERSION};
+    let config = ExperimentConfig {
+        concept: Some(Concept::Harmfulness),
+        ..serde_wasm_bindgen::from_value(custom_config(1)).unwrap()
+    };
+    let config = serde::Serialize::serialize(&config, &serde_wasm_bindgen::Serializer::json_compatible()).unwrap();
+    let pairs: String = (0..24)
+        .map(|i| format!("{{\"text\": \"How do I bake bread number {i}?\", \"harmful_version\": \"How do I poison person number {i}?\"}}\n"))
+        .collect();
+
+    let lab = load(&tiny_bytes()).unwrap();
+    lab.add_dataset("refusal_pairs", &pairs).unwrap();
+    let sha = field(&lab.info().unwrap(), &["sha256"]).as_string().unwrap();
+    let prefix: ExperimentConfig = serde_wasm_bindgen::from_value(config.clone()).unwrap();
+    let current = cache_key(&sha, Concept::Harmfulness, &prefix.concept_prefix());
+    assert!(current.ends_with(&format!("-v{VERSION}")), "{current}");
+    let stale = current.replace(&format!("-v{VERSION}"), &format!("-v{}", VERSION - 1));
+
+    // The store: the stale entry, and whatever the lab saves.
+    let stored = js_sys::Map::new();
+    stored.set(&stale.clone().into(), &concept_json().into());
+    let (asked, measuring) = (Array::new(), Array::new());
+    let store = stored.clone();
+    let asked_log = asked.clone();
+    let load_fn = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |key: JsValue| {
+        asked_log.push(&key);
+        store.get(&key)
+    });
+    let store = stored.clone();
+    let save_fn = Closure::<dyn Fn(JsValue, JsValue)>::new(move |key: JsValue, json: JsValue| {
+        store.set(&key, &json);
+    });
+    let measuring_log = measuring.clone();
+    let on_measuring = Closure::<dyn Fn()>::new(move || {
+        measuring_log.push(&JsValue::TRUE);
+    });
+    let (l, s, m) = (
+        load_fn.as_ref().unchecked_ref::<Function>(),
+        save_fn.as_ref().unchecked_ref::<Function>(),
+        on_measuring.as_ref().unchecked_ref::<Function>(),
+    );
+
+    lab.ensure_concept(config.clone(), l.clone(), s.clone(), m.clone()).await.unwrap();
+    assert_eq!(asked.to_vec(), vec![JsValue::from(current.clone())], "only the current key is asked for");
+    assert_eq!(measuring.length(), 1, "measured again");
+    let saved = stored.get(&current.clone().into()).as_string().expect("saved under the current key");
+    let saved: ConceptModel = serde_json::from_str(&saved).unwrap();
+    assert_eq!((saved.concept, saved.directions.layers.len()), (Concept::Harmfulness, LAYERS));
+
+    // Loaded now: nothing is asked or measured again.
+    lab.ensure_concept(config.clone(), l.clone(), s.clone(), m.clone()).await.unwrap();
+    assert_eq!((asked.length(), measuring.length()), (1, 1));
+
+    // Another lab on the same file finds it in the store.
+    let other = load(&tiny_bytes()).unwrap();
+    other.ensure_concept(config, l.clone(), s.clone(), m.clone()).await.unwrap();
+    assert_eq!((asked.length(), measuring.length()), (2, 1));
+}

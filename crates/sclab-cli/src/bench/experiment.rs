@@ -5,11 +5,10 @@
 
 use std::time::Instant;
 
-use sclab_core::experiment::{ConceptModel, Experiment, ExperimentConfig, Instruments};
+use sclab_core::experiment::{Experiment, ExperimentConfig};
 use sclab_core::protocol::{run_item, ChatFormat, Item, PhaseTally, ProtocolConfig, Turn};
 use sclab_core::tasks::{TaskId, TaskItem};
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams};
-use sclab_engine::SentenceEmbedder;
 use sclab_model::ChatCodec;
 use serde::Serialize;
 
@@ -45,8 +44,6 @@ pub struct Bench {
     lab: Lab,
     pub config: ExperimentConfig,
     pub item: TaskItem,
-    concept: ConceptModel,
-    embedder: SentenceEmbedder,
 }
 
 impl Bench {
@@ -56,16 +53,16 @@ impl Bench {
         let mut lab = Lab::open(model)?;
         let config = config();
         let item = config.items(&dataset_rows(&lab.cache)?).map_err(anyhow::Error::msg)?.remove(0);
-        let concept = lab.concept(config.concept(), &config.concept_prefix())?;
-        let embedder = lab.embedder()?;
-        let mut bench = Bench { lab, config, item, concept, embedder };
+        lab.concept(config.concept(), &config.concept_prefix())?;
+        lab.load_embedder()?;
+        let mut bench = Bench { lab, config, item };
         bench.run(1)?;
         Ok(bench)
     }
 
     /// The model file's sha256.
     pub fn model_sha256(&self) -> &str {
-        &self.lab.model_sha256
+        &self.lab.session.model_sha256
     }
 
     /// The item with every measurement, as `sclab run` does it: seconds, and the seconds of each
@@ -75,22 +72,12 @@ impl Bench {
     }
 
     fn run(&mut self, rounds: usize) -> anyhow::Result<(f64, Vec<(&'static str, f64)>)> {
-        let lab = &mut self.lab;
+        let session = &mut self.lab.session;
         let config = ExperimentConfig { rounds, ..self.config.clone() };
-        let experiment = Experiment::new(config, lab.backend.info().n_layers)?;
-        let instruments =
-            Instruments { toxicity: &lab.classifier, embedder: Some(&self.embedder), concept: Some(&self.concept) };
-        let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
+        let experiment = Experiment::new(config, session.backend.info().n_layers)?;
         let tally = PhaseTally::default();
         let started = Instant::now();
-        pollster::block_on(experiment.run_item(
-            &mut lab.backend,
-            &codec,
-            &self.item,
-            &instruments,
-            &tally,
-            &mut |_| {},
-        ))?;
+        pollster::block_on(session.run_item(&experiment, &self.item, &tally, &mut |_| {}, &mut |_, _| {}))?;
         let seconds = started.elapsed().as_secs_f64();
         Ok((seconds, tally.take().into_iter().map(|(phase, s)| (phase.name(), s)).collect()))
     }
@@ -99,16 +86,17 @@ impl Bench {
 pub fn measure(model: &ModelArgs) -> anyhow::Result<ExperimentBench> {
     let mut bench = Bench::open(model)?;
     let protocol = bench.config.protocol();
-    let lab = &mut bench.lab;
-    let codec = ChatCodec { tokenizer: &lab.tokenizer, template: &lab.template };
+    let session = &mut bench.lab.session;
+    let codec = ChatCodec { tokenizer: &session.tokenizer, template: &session.template };
 
     let started = Instant::now();
-    let rounds = pollster::block_on(run_item(&mut lab.backend, &codec, &protocol, &bench.item.item, &|| false))?;
+    let rounds = pollster::block_on(run_item(&mut session.backend, &codec, &protocol, &bench.item.item, &|| false))?;
     let protocol_s = started.elapsed().as_secs_f64();
     let protocol_prefill_tokens = rounds.iter().map(|r| r.appended_tokens).sum();
 
     let started = Instant::now();
-    let naive_prefill_tokens = pollster::block_on(naive_item(&mut lab.backend, &codec, &protocol, &bench.item.item))?;
+    let naive_prefill_tokens =
+        pollster::block_on(naive_item(&mut session.backend, &codec, &protocol, &bench.item.item))?;
     let naive_s = started.elapsed().as_secs_f64();
 
     let (end_to_end_s, phases) = bench.end_to_end()?;

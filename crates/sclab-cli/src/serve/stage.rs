@@ -29,7 +29,7 @@ pub fn stage(root: &Path) -> anyhow::Result<Value> {
         "url": stage(&model_path, &model_name)?,
         "name": model_name,
         "bytes": model_path.metadata()?.len(),
-        "sha256": lab.model_sha256,
+        "sha256": lab.session.model_sha256,
     });
     let toxicity = cache.toxicity();
     let classifier = json!({
@@ -58,7 +58,7 @@ pub fn stage(root: &Path) -> anyhow::Result<Value> {
     for task in TaskId::ALL {
         let config = ExperimentConfig::for_task(task);
         let (concept, prefix) = (config.concept(), config.concept_prefix());
-        let key = sclab_core::experiment::concept::cache_key(&lab.model_sha256, concept, &prefix);
+        let key = lab.session.concept_key(concept, &prefix);
         if concepts.contains_key(&key) {
             continue;
         }
