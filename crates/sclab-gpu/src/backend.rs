@@ -133,7 +133,7 @@ impl Backend for GpuBackend {
 
     fn fork(&mut self, seq: SeqId) -> Result<SeqId, BackendError> {
         let parent = self.seqs.get(&seq).ok_or(BackendError::UnknownSequence(seq))?.clone();
-        let child = self.kv.share(&parent);
+        let child = self.kv.table.share(&parent);
         Ok(self.insert(child))
     }
 
@@ -142,13 +142,13 @@ impl Backend for GpuBackend {
         if len > pages.len {
             return Err(BackendError::InvalidRollback { seq, to: len, len: pages.len });
         }
-        self.kv.truncate(pages, len);
+        self.kv.table.truncate(pages, len);
         Ok(())
     }
 
     fn free(&mut self, seq: SeqId) {
         if let Some(pages) = self.seqs.remove(&seq) {
-            self.kv.release(&pages.pages);
+            self.kv.table.release(&pages.pages);
         }
     }
 

@@ -178,11 +178,11 @@ impl GpuContext {
     }
 
     pub fn storage_f32(&self, label: &str, values: &[f32]) -> Result<wgpu::Buffer, GpuError> {
-        self.storage(label, &f32_bytes(values))
+        self.storage(label, bytemuck::cast_slice(values))
     }
 
     pub fn storage_u32(&self, label: &str, values: &[u32]) -> Result<wgpu::Buffer, GpuError> {
-        self.storage(label, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())
+        self.storage(label, bytemuck::cast_slice(values))
     }
 
     /// A zeroed storage buffer of `len` f32 values.
@@ -213,13 +213,9 @@ impl GpuContext {
             .await
             .map_err(|_| GpuError::Readback("the device was lost".into()))?
             .map_err(|e| GpuError::Readback(e.to_string()))?;
-        let values = slice
-            .get_mapped_range()
-            .map_err(|e| GpuError::Readback(e.to_string()))?
-            .chunks_exact(4)
-            .take(len)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let mapped = slice.get_mapped_range().map_err(|e| GpuError::Readback(e.to_string()))?;
+        let values = bytemuck::pod_collect_to_vec::<u8, f32>(&mapped[..len * 4]);
+        drop(mapped);
         staging.unmap();
         Ok(values)
     }
@@ -227,8 +223,4 @@ impl GpuContext {
 
 fn lock(faults: &Mutex<Faults>) -> std::sync::MutexGuard<'_, Faults> {
     faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }

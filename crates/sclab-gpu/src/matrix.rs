@@ -145,8 +145,9 @@ pub fn repack(format: WeightFormat, rows: usize, cols: usize, bytes: &[u8]) -> (
     assert!(cols.is_multiple_of(32), "rows of {cols} are not whole 32-weight blocks");
     let blocks = rows * cols / 32;
     assert_eq!(bytes.len(), blocks * format.gguf_block_bytes(), "{format:?} matrix of {rows} × {cols}");
-    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let half = |b: &[u8]| f16::from_le_bytes([b[0], b[1]]).to_f32();
+    // GGUF blocks hold their words and half-precision scales unaligned.
+    let word = |b: &[u8]| bytemuck::pod_read_unaligned::<u32>(b);
+    let half = |b: &[u8]| f16::from_bits(bytemuck::pod_read_unaligned::<u16>(&b[..2])).to_f32();
     let mut words = Vec::with_capacity(blocks * 8);
     let mut scales = Vec::with_capacity(blocks * 2);
     for block in bytes.chunks_exact(format.gguf_block_bytes()) {

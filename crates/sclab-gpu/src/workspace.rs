@@ -48,8 +48,7 @@ impl Workspace {
     /// The buffer `name` holding `values` at its start.
     pub fn upload(&mut self, ctx: &GpuContext, name: &'static str, values: &[u32]) -> Result<wgpu::Buffer, GpuError> {
         let buffer = self.buffer(ctx, name, values.len())?;
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        ctx.queue.write_buffer(&buffer, 0, &bytes);
+        ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(values));
         Ok(buffer)
     }
 

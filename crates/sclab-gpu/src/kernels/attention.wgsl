@@ -26,9 +26,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-const PAGE: u32 = 16u;
-const WG: u32 = 64u;
-var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial: array<f32, WORKGROUP>;
 
 fn slot(table: u32, pos: u32) -> u32 {
     return page_table[table + pos / PAGE] * PAGE + pos % PAGE;
@@ -38,7 +36,7 @@ fn slot(table: u32, pos: u32) -> u32 {
 fn reduce(value: f32, t: u32, is_max: bool) -> f32 {
     partial[t] = value;
     workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    for (var stride = WORKGROUP / 2u; stride > 0u; stride >>= 1u) {
         if (t < stride) {
             if (is_max) {
                 partial[t] = max(partial[t], partial[t + stride]);
@@ -53,7 +51,7 @@ fn reduce(value: f32, t: u32, is_max: bool) -> f32 {
     return result;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
@@ -73,7 +71,7 @@ fn main(
     let base = index * p.span;
 
     var row_max = -3.4e38;
-    for (var pos = t; pos <= last; pos += WG) {
+    for (var pos = t; pos <= last; pos += WORKGROUP) {
         let k = slot(table, pos) * p.kv_heads * p.head_dim + kv_head * p.head_dim;
         var acc = 0.0;
         for (var i = 0u; i < p.head_dim; i++) {
@@ -86,7 +84,7 @@ fn main(
     row_max = reduce(row_max, t, true);
 
     var sum = 0.0;
-    for (var pos = t; pos <= last; pos += WG) {
+    for (var pos = t; pos <= last; pos += WORKGROUP) {
         let e = exp(scores[base + pos] - row_max);
         scores[base + pos] = e;
         sum += e;
@@ -95,7 +93,7 @@ fn main(
     // The exponentials written by other threads must be visible before they are read.
     storageBarrier();
 
-    for (var d = t; d < p.head_dim; d += WG) {
+    for (var d = t; d < p.head_dim; d += WORKGROUP) {
         var acc = 0.0;
         for (var pos = 0u; pos <= last; pos++) {
             let v = slot(table, pos) * p.kv_heads * p.head_dim + kv_head * p.head_dim + d;

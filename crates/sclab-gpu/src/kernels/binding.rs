@@ -51,14 +51,14 @@ impl Bindings {
         }
     }
 
-    /// The bind group of one dispatch: `buffers` at their bindings, `params` (at most a slot's
-    /// bytes) in the next slot, bound at `params_binding`.
+    /// The bind group of one dispatch: `buffers` at their bindings, `params` (whole 16-byte
+    /// rows, at most a slot's bytes) in the next slot, bound at `params_binding`.
     pub fn bind(
         &mut self,
         pipeline: &wgpu::ComputePipeline,
         buffers: &[(u32, &wgpu::Buffer)],
         params_binding: u32,
-        params: &[u32],
+        params: &[u8],
     ) -> wgpu::BindGroup {
         let slot = self.next;
         self.next += 1;
@@ -72,12 +72,8 @@ impl Bindings {
             });
             self.chunks.push(Chunk { buffer, staged: vec![0; CHUNK_SLOTS * self.slot_bytes] });
         }
-        let size = params.len().div_ceil(4) * 16;
-        let staged = &mut self.chunks[chunk].staged[offset..offset + size];
-        staged.fill(0);
-        for (bytes, word) in staged.chunks_exact_mut(4).zip(params) {
-            bytes.copy_from_slice(&word.to_le_bytes());
-        }
+        let size = params.len();
+        self.chunks[chunk].staged[offset..offset + size].copy_from_slice(params);
 
         let key = Key {
             pipeline: pipeline.clone(),

@@ -13,9 +13,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> other: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn swiglu(@builtin(global_invocation_id) id: vec3<u32>) {
-    let i = id.x + id.y * 65535u * 64u;
+    let i = id.x + id.y * MAX_GROUPS * WORKGROUP;
     if (i < p.n) {
         let at = (i / p.period) * 2u * p.period + i % p.period;
         let g = other[at];
@@ -23,9 +23,9 @@ fn swiglu(@builtin(global_invocation_id) id: vec3<u32>) {
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn add(@builtin(global_invocation_id) id: vec3<u32>) {
-    let i = id.x + id.y * 65535u * 64u;
+    let i = id.x + id.y * MAX_GROUPS * WORKGROUP;
     if (i < p.n) {
         acc[i] += other[i % p.period];
     }

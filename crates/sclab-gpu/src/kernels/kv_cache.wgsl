@@ -16,9 +16,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read> page_table: array<u32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-const PAGE: u32 = 16u;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     let row = id.y;

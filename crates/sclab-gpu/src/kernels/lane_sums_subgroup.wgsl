@@ -4,7 +4,7 @@
 // workgroup-memory tree, and every lane ends with the sums. Used natively (wgpu's WGSL front end
 // takes no `enable subgroups;`, which a browser would want first).
 
-fn sum_lanes(acc: array<f32, 8>, t: u32) -> array<f32, 8> {
+fn sum_lanes(acc: array<f32, ROWS>, t: u32) -> array<f32, ROWS> {
     var sums = acc;
     for (var r = 0u; r < ROWS; r++) {
         var v = sums[r];

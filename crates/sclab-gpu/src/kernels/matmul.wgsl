@@ -25,12 +25,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-const WG: u32 = 64u;
-const LANES: u32 = 8u;
-const WEIGHT_ROWS: u32 = 8u;
-const ROWS: u32 = 8u;
+// Threads per weight row (the subgroup butterfly sums eight).
+const LANES: u32 = WORKGROUP / WEIGHT_ROWS;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
@@ -41,9 +39,9 @@ fn main(
     let first = wg.z * ROWS;
     let rows = min(ROWS, p.m - first);
     let blocks = p.k / 32u;
-    var acc: array<f32, 8>;
+    var acc: array<f32, ROWS>;
     // Per activation row, this lane's share of Σx² (for a normalised input).
-    var squares: array<f32, 8>;
+    var squares: array<f32, ROWS>;
     if (j < p.n) {
         for (var b = lane; b < blocks; b += LANES) {
             let w = input_weights(j * blocks + b, b);

@@ -8,6 +8,10 @@ fn input_square(v: vec4<f32>) -> f32 {
     return 0.0;
 }
 
-fn input_scales(squares: array<f32, 8>, t: u32) -> array<f32, 8> {
-    return array<f32, 8>(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0);
+fn input_scales(squares: array<f32, ROWS>, t: u32) -> array<f32, ROWS> {
+    var ones: array<f32, ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+        ones[r] = 1.0;
+    }
+    return ones;
 }

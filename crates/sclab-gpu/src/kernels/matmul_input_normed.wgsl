@@ -18,9 +18,9 @@ fn input_square(v: vec4<f32>) -> f32 {
 }
 
 // 1 / rms of each activation row, valid where the sums are (lane 0 of each weight row).
-fn input_scales(squares: array<f32, 8>, t: u32) -> array<f32, 8> {
+fn input_scales(squares: array<f32, ROWS>, t: u32) -> array<f32, ROWS> {
     let totals = sum_lanes(squares, t);
-    var scales: array<f32, 8>;
+    var scales: array<f32, ROWS>;
     for (var r = 0u; r < ROWS; r++) {
         scales[r] = 1.0 / sqrt(totals[r] / f32(p.k) + p.eps);
     }

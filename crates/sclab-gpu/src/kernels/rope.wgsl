@@ -10,6 +10,9 @@ struct Params {
     // 0: adjacent pairs (2i, 2i+1), Llama as llama.cpp converts it; 1: halves (i, i + d/2).
     halves: u32,
     stride: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> data: array<f32>;
@@ -18,7 +21,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let half = p.head_dim / 2u;
     let i = id.x % half;
