@@ -4,37 +4,7 @@
 // `data-points` so that tests (and curious readers) can check what is drawn.
 
 import uPlot from './vendor/uplot/uPlot.esm.js';
-
-const COLORS = ['#0b6e99', '#c2410c', '#15803d', '#7c3aed'];
-const BAND_ALPHA = '22';
-
-/** What each chart draws for `task`: `{chart id: [metric names]}`, from Rust's vocabulary. */
-export function chartMetrics(vocabulary, task) {
-  const entry = vocabulary.tasks.find((t) => t.id === task);
-  return Object.fromEntries(vocabulary.charts.map((c) => [c.id, c.id === 'task' ? entry?.task_metrics ?? [] : c.metrics]));
-}
-
-/** Per round of `summary`: the series of `name` as {mean, low, high} arrays (null = none). */
-function seriesOf(summary, name) {
-  if (name === 'ece') {
-    const ece = summary.calibration.map((c) => (c ? c.ece : null));
-    return { mean: ece, low: ece, high: ece, interval: false };
-  }
-  const values = summary.metrics[name];
-  if (!values) return null;
-  return {
-    mean: values.map((v) => (v ? v.mean : null)),
-    // Wilson or t bounds from Rust's summary; none below five items.
-    low: values.map((v) => (v ? v.low ?? v.mean : null)),
-    high: values.map((v) => (v ? v.high ?? v.mean : null)),
-    interval: summary.items > 1,
-  };
-}
-
-function align(rounds, from, values) {
-  const at = new Map(from.map((r, i) => [r, values[i]]));
-  return rounds.map((r) => at.get(r) ?? null);
-}
+import { chartSeries, describePoints, diverging, PALETTE } from './series.js';
 
 export class Chart {
   constructor(element, { title, unit, unitInterval, labels }) {
@@ -47,32 +17,9 @@ export class Chart {
   }
 
   update(summary, metrics, previous, previousLabel = 'previous run') {
-    const rounds = [...new Set([...(summary?.rounds ?? []), ...(previous?.rounds ?? [])])].sort((a, b) => a - b);
-    const data = [rounds];
-    const series = [{ label: 'round' }];
-    const bands = [];
-    const points = {};
-    metrics.forEach((name, i) => {
-      const s = summary && seriesOf(summary, name);
-      if (!s || s.mean.every((v) => v === null)) return;
-      const color = COLORS[i % COLORS.length];
-      const label = this.labels(name);
-      const mean = align(rounds, summary.rounds, s.mean);
-      data.push(mean);
-      series.push({ label, stroke: color, width: 2, points: { show: true, size: 6 } });
-      points[label] = mean.filter((v) => v !== null).length;
-      if (s.interval) {
-        const meanIndex = data.length - 1;
-        data.push(align(rounds, summary.rounds, s.high), align(rounds, summary.rounds, s.low));
-        series.push({ label: `${label} (95 % high)`, stroke: 'transparent', points: { show: false } });
-        series.push({ label: `${label} (95 % low)`, stroke: 'transparent', points: { show: false } });
-        bands.push({ series: [meanIndex + 1, meanIndex + 2], fill: `${color}${BAND_ALPHA}` });
-      }
-      const p = previous && seriesOf(previous, name);
-      if (p) {
-        data.push(align(rounds, previous.rounds, p.mean));
-        series.push({ label: `${label} (${previousLabel})`, stroke: color, dash: [6, 4], width: 1.5, points: { show: false } });
-      }
+    const { rounds, data, series, bands, points } = chartSeries(summary, metrics, previous, {
+      labels: this.labels,
+      previousLabel,
     });
     this.element.dataset.points = JSON.stringify(points);
     const legend = series.slice(1).filter((s) => !s.label.includes('95 %'));
@@ -128,21 +75,6 @@ function legendOf(series, banded) {
     list.append(note);
   }
   return list;
-}
-
-function describePoints(points, rounds) {
-  if (!rounds.length) return 'no rounds yet';
-  return `${Object.keys(points).join(', ')} over rounds ${rounds[0]}–${rounds[rounds.length - 1]}`;
-}
-
-/**
- * Blue (−1) through white (0) to red (+1): the report's diverging scale
- * (crates/sclab-cli/src/report/svg.rs, `diverging`), so the page and the report colour alike.
- */
-function diverging(t) {
-  const v = Math.max(-1, Math.min(1, t));
-  const [r, g, b] = v >= 0 ? [255, 255 - 180 * v, 255 - 200 * v] : [255 + 200 * v, 255 + 140 * v, 255];
-  return `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)})`;
 }
 
 /**
@@ -201,7 +133,7 @@ export function drawHeatmap(canvas, summary) {
   ctx.fillText((-max).toFixed(2), lx + 15, top + (steps - 0.5) * sh);
 }
 
-const RELIABILITY_COLORS = [COLORS[0], COLORS[1]];
+const RELIABILITY_COLORS = [PALETTE[0], PALETTE[1]];
 
 /**
  * Accuracy against mean confidence per bin for the first and the last round with calibration

@@ -2,7 +2,8 @@
 // picker, the list of stored runs, the engine line, notices and status lines. Views read the
 // state and write the DOM; they start nothing.
 
-import { Chart, chartMetrics, drawHeatmap, drawReliability } from './charts.js';
+import { Chart, drawHeatmap, drawReliability } from './charts.js';
+import { chartMetrics } from './series.js';
 import { Transcript } from './transcript.js';
 import { listRuns, deleteRun } from './store.js';
 import { timed } from './timing.js';
@@ -19,7 +20,8 @@ export function buildFromVocabulary() {
   const { vocabulary } = state;
   // Whether the paper ran each task comes with it.
   $('task').replaceChildren(...vocabulary.tasks.map((t) => new Option(`${t.label} — ${t.provenance}`, t.id)));
-  for (const id of ['rounds', 'samples']) [$(id).min, $(id).max] = vocabulary.limits[id];
+  const bounded = { rounds: 'rounds', samples: 'samples', limit: 'items', temperature: 'temperature', 'max-tokens': 'max_tokens' };
+  for (const [id, limit] of Object.entries(bounded)) [$(id).min, $(id).max] = vocabulary.limits[limit];
   charts = Object.fromEntries(
     vocabulary.charts.map((c) => [
       c.id,

@@ -93,7 +93,9 @@ test('three rounds of rtp with K=2 chart, stream, persist and work offline', asy
   const tasks = await page.$$eval('#task option', (options) => options.map((o) => [o.value, o.textContent]));
   assert.equal(tasks.length, 7);
   assert.deepEqual(tasks.find(([id]) => id === 'jailbreak'), ['jailbreak', 'Jailbreak defence — paper (adapted)']);
-  assert.deepEqual(await page.$eval('#rounds', (e) => [e.min, e.max]), ['1', '50']);
+  const bounds = (id) => page.$eval(id, (e) => [e.min, e.max]);
+  assert.deepEqual(await bounds('#rounds'), ['1', '50']);
+  assert.deepEqual([await bounds('#limit'), await bounds('#temperature'), await bounds('#max-tokens')], [['1', '500'], ['0', '2'], ['1', '512']]);
   await page.selectOption('#task', 'rtp');
   await page.fill('#rounds', '3');
   await page.fill('#samples', '2');

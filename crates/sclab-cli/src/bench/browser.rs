@@ -1,5 +1,5 @@
 //! `sclab bench --browser`: decode speed of the lab's wasm engine and of wllama (llama.cpp in
-//! wasm, single-threaded) on the same GGUF in one headless Chromium, driven over WebDriver.
+//! wasm, single-threaded) on the same GGUF in one headless Chromium (bench/headless.rs).
 
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::webdriver::{self, ChromeDriver};
+use super::headless::{self, Step};
 use super::PROMPT;
 
 /// wllama starts its worker from a `blob:` URL; the bench page (only) allows that.
@@ -51,17 +51,15 @@ pub fn measure(root: &Path, tokens: usize, batch: usize) -> anyhow::Result<Brows
     let app = crate::serve::app(&root).nest_service("/bench/wllama", ServeDir::new(wllama)).layer(
         SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(BENCH_CSP)),
     );
-    let (_server, port) = webdriver::serve(app)?;
-
-    let driver = ChromeDriver::start()?;
-    let session = driver.session()?;
-    let outcome = (|| -> anyhow::Result<Value> {
-        session.post("url", json!({ "url": format!("http://127.0.0.1:{port}/bench.html") }))?;
-        let args = json!({ "prompt": PROMPT, "steps": tokens, "batch": batch, "wllamaBase": "/bench/wllama" });
-        session.run_async("return window.sclabBench(arguments[0]);", args)
-    })();
-    session.close();
-    let raw = outcome?;
+    let (_server, port) = headless::serve(app)?;
+    let raw = headless::drive(
+        &root,
+        &[Step {
+            url: Some(format!("http://127.0.0.1:{port}/bench.html")),
+            script: "return window.sclabBench(arg);",
+            arg: json!({ "prompt": PROMPT, "steps": tokens, "batch": batch, "wllamaBase": "/bench/wllama" }),
+        }],
+    )?;
     report(raw, tokens, batch)
 }
 

@@ -6,8 +6,8 @@ mod browser;
 mod experiment;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod headless;
 mod page_experiment;
-mod webdriver;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::experiment::Bench;
-use super::webdriver::{self, ChromeDriver};
+use super::headless::{self, Step};
 use crate::model_choice::ModelArgs;
 
 /// The worker's part measured inside its decoding phases: shown, not added to the sum.
@@ -43,7 +43,7 @@ pub struct PageExperimentBench {
 /// Waits for the model, runs the experiment once with one round (the datasets, the embedder
 /// and the concept directions load then), clears the measures, and runs it for real.
 const PAGE_SCRIPT: &str = r#"
-const { rounds } = arguments[0];
+const { rounds } = arg;
 const $ = (id) => document.getElementById(id);
 const until = async (test, what) => {
   const end = performance.now() + 30 * 60e3;
@@ -74,7 +74,7 @@ return { wall_ms, parts, engine: $('info-backend').textContent, model: $('info-n
 
 /// The page reads its settings from `#config=` (base64url JSON, web/controls.js).
 const HASH_SCRIPT: &str = "localStorage.setItem('sclab-engine', 'cpu');\
-    const bytes = new TextEncoder().encode(JSON.stringify(arguments[0]));\
+    const bytes = new TextEncoder().encode(JSON.stringify(arg));\
     return btoa(String.fromCodePoint(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');";
 
 pub fn measure(root: &Path, model: &ModelArgs) -> anyhow::Result<PageExperimentBench> {
@@ -87,20 +87,20 @@ pub fn measure(root: &Path, model: &ModelArgs) -> anyhow::Result<PageExperimentB
     let native = phases.into_iter().map(|(phase, s)| (phase.to_owned(), s)).collect();
 
     crate::serve::stage(&root)?;
-    let (_server, port) = webdriver::serve(crate::serve::app(&root))?;
-    let driver = ChromeDriver::start()?;
-    let session = driver.session()?;
+    let (_server, port) = headless::serve(crate::serve::app(&root))?;
     let base = format!("http://127.0.0.1:{port}");
-    let outcome = (|| -> anyhow::Result<Value> {
-        // A page of the lab's origin that loads no model, to choose the CPU engine first.
-        session.post("url", json!({ "url": format!("{base}/bench.html") }))?;
-        let hash = session.post("execute/sync", json!({ "script": HASH_SCRIPT, "args": [&bench.config] }))?;
-        let hash = hash.as_str().context("the page did not encode the config")?;
-        session.post("url", json!({ "url": format!("{base}/#config={hash}") }))?;
-        session.run_async(PAGE_SCRIPT, json!({ "rounds": bench.config.rounds }))
-    })();
-    session.close();
-    let raw = outcome?;
+    let raw = headless::drive(
+        &root,
+        &[
+            // A page of the lab's origin that loads no model, to choose the CPU engine first.
+            Step { url: Some(format!("{base}/bench.html")), script: HASH_SCRIPT, arg: json!(&bench.config) },
+            Step {
+                url: Some(format!("{base}/#config=${{previous}}")),
+                script: PAGE_SCRIPT,
+                arg: json!({ "rounds": bench.config.rounds }),
+            },
+        ],
+    )?;
 
     // The page runs the staged default model: natively it must be the same file and item.
     let item = raw["item"].as_str().unwrap_or_default();

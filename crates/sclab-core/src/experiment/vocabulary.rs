@@ -53,11 +53,15 @@ pub struct TaskEntry {
     pub task_metrics: Vec<String>,
 }
 
-/// Inclusive bounds of the settings the protocol accepts.
+/// Inclusive bounds of the page's settings: the protocol's for rounds and samples; for the rest
+/// what a run in a visitor's browser tab is for (longer runs are `sclab run`'s job).
 #[derive(Debug, Serialize)]
 pub struct Limits {
     pub rounds: (usize, usize),
     pub samples: (usize, usize),
+    pub items: (usize, usize),
+    pub temperature: (f32, f32),
+    pub max_tokens: (usize, usize),
 }
 
 /// What the `task` chart draws for `task`: its refusals and toxic share for free text, the
@@ -108,7 +112,13 @@ pub fn vocabulary() -> Vocabulary {
                 task_metrics: task_metrics(t),
             })
             .collect(),
-        limits: Limits { rounds: (1, MAX_ROUNDS), samples: (0, MAX_SAMPLES) },
+        limits: Limits {
+            rounds: (1, MAX_ROUNDS),
+            samples: (0, MAX_SAMPLES),
+            items: (1, 500),
+            temperature: (0.0, 2.0),
+            max_tokens: (1, 512),
+        },
         toxic_threshold: TOXIC_THRESHOLD,
     }
 }
@@ -131,6 +141,7 @@ mod tests {
         assert_eq!(task_metrics(TaskId::Winobias), ["unbiased", "unbiased_scored", "ece"]);
         assert_eq!(v.tasks.len(), TaskId::ALL.len());
         assert_eq!((v.limits.rounds, v.limits.samples, v.toxic_threshold), ((1, 50), (0, 32), 0.5));
+        assert_eq!((v.limits.items, v.limits.temperature, v.limits.max_tokens), ((1, 500), (0.0, 2.0), (1, 512)));
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["charts"][2]["unit"], "nats");
         assert_eq!(json["tasks"][0]["provenance"], "paper");
