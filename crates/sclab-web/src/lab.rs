@@ -298,7 +298,7 @@ impl WebLab {
         emit(Event::Header { header: &header });
 
         let tokenizer = Arc::clone(&session.tokenizer);
-        let rounds_total = items.len() * (config.rounds + usize::from(config.baseline));
+        let rounds_total = items.len() * config.rounds_per_item();
         let mut finished: Vec<ItemRecord> = Vec::new();
         let mut cancelled = false;
         for (index, item) in items.iter().enumerate() {
@@ -320,7 +320,7 @@ impl WebLab {
                 let mut so_far = finished.clone();
                 so_far.push(ItemRecord { rounds: partial.clone(), ..unfinished(item) });
                 emit(Event::Summary { summary: &Summary::of(&so_far, config.seed) });
-                let rounds_done = finished.len() * (config.rounds + usize::from(config.baseline)) + partial.len();
+                let rounds_done = finished.len() * config.rounds_per_item() + partial.len();
                 emit(Event::Progress { rounds_done, rounds_total });
                 let mut ms = watch.take_timing();
                 ms.push(("summary", started.elapsed().as_secs_f64() * 1e3));

@@ -151,6 +151,11 @@ impl ExperimentConfig {
         self.protocol().instructions.first_answer_prefix
     }
 
+    /// Rounds each item runs: the review rounds, and round 0 with a baseline.
+    pub fn rounds_per_item(&self) -> usize {
+        self.rounds + usize::from(self.baseline)
+    }
+
     /// The headline layer for a model with `layers` layers.
     pub fn layer(&self, layers: usize) -> usize {
         self.layer.unwrap_or(layers.saturating_sub(1))
