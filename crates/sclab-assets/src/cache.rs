@@ -62,6 +62,11 @@ impl Cache {
     pub fn toxicity(&self) -> PathBuf {
         self.root.join("toxicity")
     }
+    /// The original classifier's scores of a few texts, written by the conversion
+    /// (`python/convert_toxicity.py`): what the converted one must reproduce.
+    pub fn toxicity_reference(&self) -> PathBuf {
+        self.toxicity().join("toxicity_reference.json")
+    }
     /// The sentence embedder (all-MiniLM-L6-v2) as shipped: safetensors, tokenizer, config.
     pub fn embedder(&self) -> PathBuf {
         self.raw().join(crate::manifest::MINILM_DIR)

@@ -67,8 +67,13 @@ pub fn prepare(cache: &Cache, mut progress: impl FnMut(&Step)) -> Result<Vec<Ste
             .map_err(io(&q4_1))?;
         Ok(format!("{}", q4_1.display()))
     })?);
-    let classifier = [cache.toxicity().join("toxicity.safetensors"), cache.toxicity().join("toxicity_vocab.json")];
-    record(once(cache, "toxicity-classifier", &[&classifier[0], &classifier[1]], || toxicity::convert(cache))?);
+    let classifier = [
+        cache.toxicity().join("toxicity.safetensors"),
+        cache.toxicity().join("toxicity_vocab.json"),
+        cache.toxicity_reference(),
+    ];
+    let outputs: Vec<&PathBuf> = classifier.iter().collect();
+    record(once(cache, "toxicity-classifier", &outputs, || toxicity::convert(cache))?);
     for dataset in datasets::DATASETS {
         let out = cache.dataset(dataset.name);
         record(once(cache, &format!("dataset-{}", dataset.name), &[&out], || {
