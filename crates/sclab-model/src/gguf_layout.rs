@@ -6,11 +6,9 @@
 //! walk reads every size as the integer the file stores and refuses what cannot be true.
 
 use std::collections::HashSet;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
-
-use crate::gguf::Source;
 
 /// The longest key or tensor name accepted: GGUF names are short paths (llama.cpp caps tensor
 /// names at 64 bytes), so a longer one is damage, not a model.
@@ -43,7 +41,7 @@ pub(crate) struct Layout {
 /// says what is impossible about it. Lengths, counts and the alignment are checked here, before
 /// candle reads the header; tensor sizes, which need candle's block formats, by
 /// [`Layout::check_tensors`] after.
-pub(crate) fn survey(source: &mut Box<dyn Source>, file_len: u64) -> Result<Layout, String> {
+pub(crate) fn survey(source: &mut (impl Read + Seek), file_len: u64) -> Result<Layout, String> {
     let mut walk = Walk { input: BufReader::with_capacity(1 << 16, source), pos: 4, file_len, elements: 0 };
     let wide = match walk.u32()? {
         1 => false,
@@ -149,15 +147,15 @@ impl Layout {
 }
 
 /// A forward-only reader that knows how many bytes of the file are left.
-struct Walk<'a> {
-    input: BufReader<&'a mut Box<dyn Source>>,
+struct Walk<R> {
+    input: BufReader<R>,
     pos: u64,
     file_len: u64,
     /// Array elements so far, at every depth.
     elements: u64,
 }
 
-impl Walk<'_> {
+impl<R: Read + Seek> Walk<R> {
     fn remaining(&self) -> u64 {
         self.file_len.saturating_sub(self.pos)
     }

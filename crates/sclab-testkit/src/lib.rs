@@ -202,7 +202,7 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
         vec![(TOKEN_EMBD.into(), random(&mut rng, (config.vocab_size, hidden), -1.0..1.0))];
     for l in 0..layers {
         for t in [T::AttnQ, T::AttnK, T::AttnV, T::AttnOutput, T::FfnGate, T::FfnUp, T::FfnDown] {
-            tensors.push((t.name(l), random(&mut rng, t.shape(&config), -0.3..0.3)));
+            tensors.push((t.name(l), random(&mut rng, config.shape(t), -0.3..0.3)));
         }
     }
     let mut qtensors: Vec<(String, QTensor)> =
@@ -212,12 +212,12 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
     qtensors.push((OUTPUT_NORM.into(), f32(random(&mut rng, (1, hidden), 0.8..1.2))));
     for l in 0..layers {
         for t in [T::AttnNorm, T::FfnNorm] {
-            qtensors.push((t.name(l), f32(random(&mut rng, t.shape(&config), 0.8..1.2))));
+            qtensors.push((t.name(l), f32(random(&mut rng, config.shape(t), 0.8..1.2))));
         }
     }
     for l in 0..layers {
-        for t in [T::AttnQBias, T::AttnKBias, T::AttnVBias].into_iter().filter(|t| t.present(&config)) {
-            qtensors.push((t.name(l), f32(random(&mut rng, t.shape(&config), -0.5..0.5))));
+        for t in [T::AttnQBias, T::AttnKBias, T::AttnVBias].into_iter().filter(|&t| config.has(t)) {
+            qtensors.push((t.name(l), f32(random(&mut rng, config.shape(t), -0.5..0.5))));
         }
     }
     let arch = spec.architecture;
