@@ -80,7 +80,7 @@ impl LlamaModel {
             embedding: QMatrix::from_gguf(gguf, TOKEN_EMBD)?,
             output,
             output_norm: gguf.vector(OUTPUT_NORM)?,
-            rope: Rope::new(config.head_dim, config.rope_base, config.rope_layout),
+            rope: Rope::new(config.rope_frequencies(), config.rope_layout),
             layers,
             config,
         })

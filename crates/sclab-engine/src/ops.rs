@@ -1,6 +1,6 @@
 //! Row-wise f32 operations of the transformer block.
 
-use sclab_model::rope::{inverse_frequencies, RopeLayout};
+use sclab_model::rope::RopeLayout;
 
 /// `out = x / rms(x) * weight`, row by row.
 pub fn rms_norm(xs: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
@@ -69,8 +69,8 @@ pub struct Rope {
 }
 
 impl Rope {
-    pub fn new(head_dim: usize, base: f32, layout: RopeLayout) -> Self {
-        let inv_freq = inverse_frequencies(head_dim, base);
+    /// Rotation by `inv_freq` (the model's frequencies, `ModelConfig::rope_frequencies`).
+    pub fn new(inv_freq: Vec<f32>, layout: RopeLayout) -> Self {
         Self { inv_freq, layout }
     }
 
@@ -95,6 +95,8 @@ impl Rope {
 
 #[cfg(test)]
 mod tests {
+    use sclab_model::rope::{inverse_frequencies, RopeScaling};
+
     use super::*;
 
     #[test]
@@ -106,7 +108,7 @@ mod tests {
 
     #[test]
     fn rope_at_position_zero_is_identity_and_preserves_norm() {
-        let rope = Rope::new(4, 10_000.0, RopeLayout::Interleaved);
+        let rope = Rope::new(inverse_frequencies(4, 10_000.0, &RopeScaling::None), RopeLayout::Interleaved);
         let mut row = [1.0, 2.0, 3.0, 4.0];
         rope.apply(&mut row, 0);
         assert_eq!(row, [1.0, 2.0, 3.0, 4.0]);
@@ -119,7 +121,7 @@ mod tests {
     fn rope_rotates_first_pair_by_position() {
         // The first frequency is 1: position 1 rotates (1, 0) by one radian.
         for layout in [RopeLayout::Interleaved, RopeLayout::Halves] {
-            let rope = Rope::new(2, 10_000.0, layout);
+            let rope = Rope::new(inverse_frequencies(2, 10_000.0, &RopeScaling::None), layout);
             let mut row = [1.0, 0.0];
             rope.apply(&mut row, 1);
             assert!((row[0] - 1f32.cos()).abs() < 1e-6 && (row[1] - 1f32.sin()).abs() < 1e-6);

@@ -221,3 +221,28 @@ fn a_norm_of_the_wrong_length_is_refused() {
         }
     }
 }
+
+/// RoPE divisors are one per frequency pair: another length is refused before it is read, and
+/// a divisor that is not a positive number is refused too.
+#[test]
+fn rope_divisors_of_the_wrong_length_or_sign_are_refused() {
+    let spec = TinySpec { llama3_rope: true, ..Default::default() };
+    let mut bytes = tiny_model_bytes(&spec);
+    let name = b"rope_freqs.weight";
+    let dim = bytes.windows(name.len()).position(|w| w == name).unwrap() + name.len() + 4; // after n_dims
+    bytes[dim..dim + 8].copy_from_slice(&3u64.to_le_bytes());
+    match load_from_reader("rope.gguf", Box::new(std::io::Cursor::new(bytes))) {
+        Err(e) => {
+            assert!(e.to_string().contains("rope_freqs.weight`: shape 1×3 where a head of 16 implies 1×8"), "{e}")
+        }
+        Ok(_) => panic!("loaded"),
+    }
+    let mut bytes = tiny_model_bytes(&spec);
+    let first = llama3_rope_divisors(HIDDEN / HEADS, LLAMA3_ROPE_BASE)[0].to_le_bytes();
+    let at = bytes.len() - bytes.windows(4).rev().position(|w| w == first).unwrap() - 4;
+    bytes[at..at + 4].copy_from_slice(&(-1f32).to_le_bytes());
+    match load_from_reader("rope.gguf", Box::new(std::io::Cursor::new(bytes))) {
+        Err(e) => assert!(e.to_string().contains("a frequency divisor of -1"), "{e}"),
+        Ok(_) => panic!("loaded with a negative divisor"),
+    }
+}

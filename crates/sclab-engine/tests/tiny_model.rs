@@ -9,7 +9,7 @@ use sclab_core::{
     SamplingParams, SeqId, StopReason,
 };
 use sclab_engine::{load, EngineError, LoadedModel};
-use sclab_model::Message;
+use sclab_model::{GgufFile, Message, ModelConfig};
 use sclab_testkit::*;
 
 fn tiny(dtype: GgmlDType) -> (tempfile::TempDir, LoadedModel) {
@@ -339,4 +339,35 @@ fn backend_rejects_overflow_unknown_sequences_and_bad_tokens() {
     b.free(seq);
     let gone = ForwardRequest::decode(seq, 5);
     assert!(matches!(block_on(b.forward(&[gone])), Err(BackendError::UnknownSequence(_))));
+}
+
+/// Llama 3.x's RoPE scaling as a file stores it (`rope_freqs.weight`, written by the testkit as
+/// llama.cpp's converter writes it) against the scaled frequencies computed here the way Hugging
+/// Face's transformers computes them (in f64, the frequency itself rather than a divisor).
+#[test]
+fn llama3_rope_scaling_divides_each_frequency_as_the_reference_does() {
+    let bytes = tiny_model_bytes(&TinySpec { llama3_rope: true, ..Default::default() });
+    let mut gguf = GgufFile::from_reader("llama3.gguf".as_ref(), Box::new(std::io::Cursor::new(bytes))).unwrap();
+    let config = ModelConfig::from_gguf(&mut gguf).unwrap();
+    let head_dim = config.head_dim;
+    let (factor, low, high, original) = (8.0, 1.0, 4.0, 8192.0);
+    let mut bands = [0; 3];
+    for (i, &got) in config.rope_frequencies().iter().enumerate() {
+        let frequency = 1.0 / (LLAMA3_ROPE_BASE as f64).powf(2.0 * i as f64 / head_dim as f64);
+        let wavelength = 2.0 * std::f64::consts::PI / frequency;
+        let want = if wavelength < original / high {
+            bands[0] += 1;
+            frequency
+        } else if wavelength > original / low {
+            bands[2] += 1;
+            frequency / factor
+        } else {
+            bands[1] += 1;
+            let smooth = (original / wavelength - low) / (high - low);
+            (1.0 - smooth) * frequency / factor + smooth * frequency
+        };
+        assert!(((got as f64 - want) / want).abs() < 1e-6, "frequency {i}: {got} vs {want}");
+    }
+    assert!(bands.iter().all(|&n| n > 0), "every band is exercised: {bands:?}");
+    assert_eq!(config.rope_base, LLAMA3_ROPE_BASE);
 }

@@ -72,7 +72,7 @@ impl GpuModel {
         }
         let embedding = matrix(gguf, TOKEN_EMBD)?;
         let output = if gguf.has_tensor(OUTPUT) { Some(matrix(gguf, OUTPUT)?) } else { None };
-        let table = rope_table(config.head_dim, config.rope_base, config.context_length);
+        let table = rope_table(&config.rope_frequencies(), config.context_length);
         Ok(Self {
             output_norm: vector(ctx, gguf, OUTPUT_NORM)?,
             rope_table: ctx.storage_f32("rope table", &table)?,

@@ -9,6 +9,7 @@ use pollster::block_on;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sclab_gpu::{rope_table, wgpu, AttentionShape, GpuContext, GpuMatrix, Kernels, WeightFormat, PAGE};
+use sclab_model::rope::{inverse_frequencies, RopeScaling};
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -307,7 +308,7 @@ fn rope_rotates_as_the_cpu_engine_in_both_layouts() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let (heads, head_dim, base) = (9, 64, 100_000f32);
     let positions = [0u32, 1, 17, 4000];
-    let table = rope_table(head_dim, base, 4096);
+    let table = rope_table(&inverse_frequencies(head_dim, base, &RopeScaling::None), 4096);
     let tb = ctx.storage_f32("table", &table).unwrap();
     let pb = ctx.storage_u32("positions", &positions).unwrap();
     for halves in [false, true] {

@@ -83,6 +83,18 @@ fn qwen2_biases_and_halves_rope_match_the_cpu_engine() {
 
 #[test]
 #[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
+fn llama3_scaled_rope_matches_the_cpu_engine() {
+    let (mut cpu, mut gpu) = both(&TinySpec { llama3_rope: true, ..spec(candle_core::quantized::GgmlDType::Q8_0) });
+    let prompt = bytes("Llama 3 divides the long-wavelength RoPE frequencies by up to eight");
+    let (c, g) = (cpu.backend.new_sequence(), gpu.new_sequence());
+    let want = forward(&mut cpu.backend, c, &prompt, LogitPositions::All).logits;
+    let got = forward(&mut gpu, g, &prompt, LogitPositions::All).logits;
+    assert!(relative(&got, &want) < 1e-3, "{}", relative(&got, &want));
+    assert_eq!(greedy(&mut gpu, &prompt, 16), greedy(&mut cpu.backend, &prompt, 16));
+}
+
+#[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn forks_rollbacks_and_batches_keep_each_sequence_its_own() {
     let (_, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
     // 21 tokens: the fork point falls inside a page, so the first append copies it.

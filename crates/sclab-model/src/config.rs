@@ -2,8 +2,8 @@
 
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
-use crate::rope::RopeLayout;
-use crate::tensors::{LayerTensor, OUTPUT, OUTPUT_NORM, TOKEN_EMBD};
+use crate::rope::{inverse_frequencies, RopeLayout, RopeScaling};
+use crate::tensors::{LayerTensor, OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
@@ -18,6 +18,7 @@ pub struct ModelConfig {
     pub context_length: usize,
     pub rope_base: f32,
     pub rope_layout: RopeLayout,
+    pub rope_scaling: RopeScaling,
     pub rms_eps: f32,
     /// Qwen2 adds biases to the q, k and v projections.
     pub qkv_bias: bool,
@@ -26,10 +27,16 @@ pub struct ModelConfig {
 impl ModelConfig {
     /// The file's hyper-parameters, with every tensor checked against the shape they imply
     /// before either engine allocates anything.
-    pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
-        let config = Self::from_metadata(gguf)?;
+    pub fn from_gguf(gguf: &mut GgufFile) -> Result<Self> {
+        let mut config = Self::from_metadata(gguf)?;
         config.check_tensors(gguf)?;
+        config.rope_scaling = rope_scaling(gguf, &config.architecture, config.head_dim)?;
         Ok(config)
+    }
+
+    /// The RoPE frequencies both engines rotate by, scaled as the file says.
+    pub fn rope_frequencies(&self) -> Vec<f32> {
+        inverse_frequencies(self.head_dim, self.rope_base, &self.rope_scaling)
     }
 
     /// `(rows, cols)` of `tensor`; a vector is one row.
@@ -147,6 +154,7 @@ impl ModelConfig {
             vocab_size,
             rope_base,
             rope_layout,
+            rope_scaling: RopeScaling::None,
             qkv_bias,
             architecture,
         })
@@ -154,5 +162,40 @@ impl ModelConfig {
 
     pub fn kv_dim(&self) -> usize {
         self.n_kv_heads * self.head_dim
+    }
+}
+
+/// The file's RoPE scaling: `rope_freqs.weight` (one positive divisor per frequency, checked
+/// for its length before it is read), else `rope.scaling.type` none or linear; YaRN and other
+/// kinds are refused by name.
+fn rope_scaling(gguf: &mut GgufFile, architecture: &str, head_dim: usize) -> Result<RopeScaling> {
+    if gguf.has_tensor(ROPE_FREQS) {
+        let bad = |detail: String| ModelError::BadTensor { tensor: ROPE_FREQS.to_owned(), detail };
+        let (_, rows, cols) = gguf.tensor_shape(ROPE_FREQS)?;
+        if (rows, cols) != (1, head_dim / 2) {
+            return Err(bad(format!("shape {rows}×{cols} where a head of {head_dim} implies 1×{}", head_dim / 2)));
+        }
+        let divisors = gguf.vector(ROPE_FREQS)?;
+        if let Some(d) = divisors.iter().find(|d| !(d.is_finite() && **d > 0.0)) {
+            return Err(bad(format!("a frequency divisor of {d}")));
+        }
+        return Ok(RopeScaling::PerFrequency(divisors));
+    }
+    let kind = format!("{architecture}.rope.scaling.type");
+    if gguf.get_opt(&kind).is_none() {
+        return Ok(RopeScaling::None);
+    }
+    match gguf.get_str(&kind)? {
+        "none" => Ok(RopeScaling::None),
+        "linear" => {
+            let key = format!("{architecture}.rope.scaling.factor");
+            let factor = gguf.get_f32(&key)?;
+            if !(factor.is_finite() && factor > 0.0) {
+                let detail = format!("metadata `{key}`: a factor of {factor}");
+                return Err(ModelError::Corrupt { path: gguf.path().to_owned(), detail });
+            }
+            Ok(RopeScaling::Linear(factor))
+        }
+        other => Err(ModelError::UnsupportedArchitecture(format!("{architecture} with {other} RoPE scaling"))),
     }
 }

@@ -19,5 +19,5 @@ pub use chat_codec::ChatCodec;
 pub use config::ModelConfig;
 pub use error::{ModelError, Result};
 pub use gguf::{GgufFile, Source};
-pub use rope::RopeLayout;
+pub use rope::{RopeLayout, RopeScaling};
 pub use tokenizer::{TextStream, Tokenizer};

@@ -6,6 +6,8 @@ pub const TOKEN_EMBD: &str = "token_embd.weight";
 /// The output head; a file without it ties the head to [`TOKEN_EMBD`].
 pub const OUTPUT: &str = "output.weight";
 pub const OUTPUT_NORM: &str = "output_norm.weight";
+/// Llama 3.x's per-frequency RoPE divisors (optional; see `rope::RopeScaling`).
+pub const ROPE_FREQS: &str = "rope_freqs.weight";
 
 /// A tensor of each layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

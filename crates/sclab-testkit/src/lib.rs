@@ -17,8 +17,8 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
-use sclab_model::tensors::{LayerTensor as T, OUTPUT_NORM, TOKEN_EMBD};
-use sclab_model::{ModelConfig, RopeLayout};
+use sclab_model::tensors::{LayerTensor as T, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD};
+use sclab_model::{ModelConfig, RopeLayout, RopeScaling};
 
 pub const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 pub const IM_START: u32 = 1;
@@ -54,6 +54,9 @@ pub struct TinySpec {
     pub pre: &'static str,
     /// A Llama 2 style SentencePiece vocabulary (see `SPM_PIECES`) instead of byte-level BPE.
     pub sentencepiece: bool,
+    /// Llama 3.x's RoPE: base 500 000 and its scaling as `rope_freqs.weight` (see
+    /// [`llama3_rope_divisors`]).
+    pub llama3_rope: bool,
 }
 
 impl Default for TinySpec {
@@ -66,8 +69,34 @@ impl Default for TinySpec {
             seed: 7,
             pre: "smollm",
             sentencepiece: false,
+            llama3_rope: false,
         }
     }
+}
+
+/// Llama 3.x's RoPE base.
+pub const LLAMA3_ROPE_BASE: f32 = 500_000.0;
+
+/// Llama 3.1's RoPE scaling (factor 8, low- and high-frequency factors 1 and 4, an original
+/// context of 8192) as llama.cpp's converter stores it in `rope_freqs.weight`: a divisor per
+/// frequency, 1 for short wavelengths, the factor for long ones, blended in between.
+pub fn llama3_rope_divisors(head_dim: usize, base: f32) -> Vec<f32> {
+    let (factor, low, high, original) = (8.0f64, 1.0f64, 4.0f64, 8192.0f64);
+    (0..head_dim / 2)
+        .map(|i| {
+            let frequency = 1.0 / (base as f64).powf(2.0 * i as f64 / head_dim as f64);
+            let wavelength = 2.0 * std::f64::consts::PI / frequency;
+            let divisor = if wavelength < original / high {
+                1.0
+            } else if wavelength > original / low {
+                factor
+            } else {
+                let smooth = (original / wavelength - low) / (high - low);
+                1.0 / ((1.0 - smooth) / factor + smooth)
+            };
+            divisor as f32
+        })
+        .collect()
 }
 
 pub const HIDDEN: usize = 64;
@@ -190,6 +219,7 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
         context_length: spec.context_length as usize,
         rope_base: 10_000.0,
         rope_layout: RopeLayout::Interleaved,
+        rope_scaling: RopeScaling::None,
         rms_eps: 1e-5,
         qkv_bias: spec.architecture == "qwen2",
     };
@@ -220,6 +250,12 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
             qtensors.push((t.name(l), f32(random(&mut rng, config.shape(t), -0.5..0.5))));
         }
     }
+    let rope_base = if spec.llama3_rope { LLAMA3_ROPE_BASE } else { 10_000.0 };
+    if spec.llama3_rope {
+        let divisors = llama3_rope_divisors(hidden / heads, rope_base);
+        let len = divisors.len();
+        qtensors.push((ROPE_FREQS.into(), f32(Tensor::from_vec(divisors, len, &Device::Cpu).unwrap())));
+    }
     let arch = spec.architecture;
     let types: Vec<Value> = token_types.into_iter().map(Value::I32).collect();
     let mut metadata: Vec<(String, Value)> = vec![
@@ -230,7 +266,7 @@ pub fn tiny_model_bytes(spec: &TinySpec) -> Vec<u8> {
         (format!("{arch}.feed_forward_length"), Value::U32(ffn as u32)),
         (format!("{arch}.attention.head_count"), Value::U32(heads as u32)),
         (format!("{arch}.attention.head_count_kv"), Value::U32(kv_heads as u32)),
-        (format!("{arch}.rope.freq_base"), Value::F32(10_000.0)),
+        (format!("{arch}.rope.freq_base"), Value::F32(rope_base)),
         (format!("{arch}.rope.dimension_count"), Value::U32((hidden / heads) as u32)),
         (format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
         ("tokenizer.ggml.model".into(), Value::String(if spec.sentencepiece { "llama" } else { "gpt2" }.into())),

@@ -41,10 +41,10 @@ impl Kernels {
     }
 }
 
-/// The cos/sin table of the rotary embedding for positions `0..positions`, computed as the CPU
-/// engine computes it: `sclab_model::rope` frequencies, angles `pos · f` in f32.
-pub fn rope_table(head_dim: usize, base: f32, positions: usize) -> Vec<f32> {
-    let inv_freq = sclab_model::rope::inverse_frequencies(head_dim, base);
+/// The cos/sin table of the rotary embedding for positions `0..positions` and the model's
+/// frequencies `inv_freq` (`ModelConfig::rope_frequencies`), computed as the CPU engine computes
+/// it: angles `pos · f` in f32.
+pub fn rope_table(inv_freq: &[f32], positions: usize) -> Vec<f32> {
     (0..positions)
         .flat_map(|pos| {
             inv_freq.iter().flat_map(move |&f| {
