@@ -47,19 +47,18 @@ pub fn choose_with(
     gguf: impl FnOnce() -> Result<GgufFile, ModelError>,
 ) -> anyhow::Result<AnyBackend> {
     let context = || format!("--backend {}: {name}", choice.name());
-    let backend = match pollster::block_on(placement(choice.preference())).with_context(context)? {
-        Placement::Cpu(why) => {
-            announce_cpu(why.as_deref());
-            return Ok(AnyBackend::Cpu(cpu));
-        }
+    let (backend, cpu_reason) = match pollster::block_on(placement(choice.preference())).with_context(context)? {
+        Placement::Cpu(why) => (AnyBackend::Cpu(cpu), why),
         #[cfg(feature = "gpu")]
         Placement::Gpu(ctx) => {
             let stop = sclab_core::Backend::info(&cpu).stop_tokens.clone();
-            drop(cpu);
-            AnyBackend::load_gpu(*ctx, &mut gguf()?, stop).with_context(context)?
+            match AnyBackend::load_gpu_or_stay(choice.preference(), *ctx, gguf, stop).with_context(context)? {
+                Ok(gpu) => (gpu, None),
+                Err(why) => (AnyBackend::Cpu(cpu), Some(why)),
+            }
         }
     };
-    announce(&backend, None);
+    announce(&backend, cpu_reason.as_deref());
     Ok(backend)
 }
 

@@ -119,9 +119,11 @@ fn stacked(ctx: &GpuContext, gguf: &mut GgufFile, label: &str, names: &[String])
 }
 
 fn raw(gguf: &mut GgufFile, name: &str) -> Result<(WeightFormat, usize, usize, Vec<u8>), LoadError> {
-    let (dtype, rows, cols, bytes) = gguf.raw_matrix(name)?;
+    // The format is checked before the bytes are read.
+    let (dtype, _, _) = gguf.tensor_shape(name)?;
     let format =
         format_of(dtype).ok_or_else(|| LoadError::Format { tensor: name.into(), dtype: format!("{dtype:?}") })?;
+    let (_, rows, cols, bytes) = gguf.raw_matrix(name)?;
     Ok((format, rows, cols, bytes))
 }
 

@@ -102,6 +102,25 @@ impl AnyBackend {
         let gpu = sclab_gpu::GpuBackend::new(ctx, model, stop_tokens, GPU_CACHE_POSITIONS)?;
         Ok(AnyBackend::Gpu(Box::new(gpu)))
     }
+
+    /// [`load_gpu`](Self::load_gpu) of the file `gguf` opens, except that under `auto` a file
+    /// the GPU's kernels cannot run (a tensor format they lack) is not an error but the reason,
+    /// in words, to stay on the CPU (`Err` inside `Ok`).
+    pub fn load_gpu_or_stay(
+        preference: Preference,
+        ctx: sclab_gpu::GpuContext,
+        gguf: impl FnOnce() -> Result<GgufFile, ModelError>,
+        stop_tokens: Vec<u32>,
+    ) -> Result<Result<Self, String>, PlaceError> {
+        let loaded = gguf().map_err(PlaceError::from).and_then(|mut g| Self::load_gpu(ctx, &mut g, stop_tokens));
+        match loaded {
+            Ok(backend) => Ok(Ok(backend)),
+            Err(PlaceError::Load(e @ sclab_gpu::LoadError::Format { .. })) if preference == Preference::Auto => {
+                Ok(Err(format!("the GPU backend cannot run this file ({e})")))
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl AnyBackend {

@@ -103,9 +103,18 @@ impl Session {
             Placement::Gpu(ctx) => {
                 // The engine in place keeps running until the GPU's copy is ready.
                 let stop = self.backend.info().stop_tokens.clone();
-                let mut gguf = self.source.open().map_err(EngineError::from)?;
-                self.backend = AnyBackend::load_gpu(*ctx, &mut gguf, stop)?;
-                Ok(None)
+                match AnyBackend::load_gpu_or_stay(preference, *ctx, || self.source.open(), stop)? {
+                    Ok(gpu) => {
+                        self.backend = gpu;
+                        Ok(None)
+                    }
+                    Err(reason) => {
+                        if !matches!(self.backend, AnyBackend::Cpu(_)) {
+                            self.backend = AnyBackend::Cpu(self.cpu_engine()?);
+                        }
+                        Ok(Some(reason))
+                    }
+                }
             }
             Placement::Cpu(reason) => {
                 if !matches!(self.backend, AnyBackend::Cpu(_)) {

@@ -10,7 +10,7 @@ use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositio
 use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
 use sclab_model::GgufFile;
 use sclab_testkit::relative_diff as relative;
-use sclab_testkit::{bytes, tiny_model_bytes, TinySpec};
+use sclab_testkit::{bytes, tiny_model_bytes, TinySpec, IM_END};
 
 fn spec(dtype: candle_core::quantized::GgmlDType) -> TinySpec {
     TinySpec { dtype, ..Default::default() }
@@ -91,6 +91,24 @@ fn llama3_scaled_rope_matches_the_cpu_engine() {
     let got = forward(&mut gpu, g, &prompt, LogitPositions::All).logits;
     assert!(relative(&got, &want) < 1e-3, "{}", relative(&got, &want));
     assert_eq!(greedy(&mut gpu, &prompt, 16), greedy(&mut cpu.backend, &prompt, 16));
+}
+
+/// A file with a tensor format the GPU's kernels lack: an explicit `gpu` is an error that names
+/// the tensor and its format; under `auto` it is the reason to stay on the CPU.
+#[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
+fn a_format_the_gpu_lacks_is_named_and_auto_stays_on_the_cpu() {
+    use sclab_lab::{AnyBackend, Preference};
+    let model = tiny_model_bytes(&spec(candle_core::quantized::GgmlDType::Q5_0));
+    let open = || GgufFile::from_reader("q5.gguf".as_ref(), Box::new(Cursor::new(model.clone())));
+    let ctx = || block_on(GpuContext::new()).expect("a Vulkan adapter (Debian: mesa-vulkan-drivers)");
+    let err = AnyBackend::load_gpu_or_stay(Preference::Gpu, ctx(), open, vec![IM_END]).err().expect("refused");
+    assert!(err.to_string().contains("tensor blk.0.attn_q.weight is Q5_0"), "{err}");
+    match AnyBackend::load_gpu_or_stay(Preference::Auto, ctx(), open, vec![IM_END]) {
+        Ok(Err(reason)) => assert!(reason.starts_with("the GPU backend cannot run this file (tensor"), "{reason}"),
+        Ok(Ok(_)) => panic!("loaded a Q5_0 file on the GPU"),
+        Err(e) => panic!("auto should stay on the CPU: {e}"),
+    }
 }
 
 #[test]
