@@ -12,6 +12,7 @@ mod kernels;
 mod kv;
 mod matrix;
 mod model;
+mod repack;
 mod timing;
 mod workspace;
 
@@ -22,4 +23,5 @@ pub use context::{GpuContext, GpuError, Health};
 pub use kernels::{rope_table, AttentionShape, Kernels, StoreShape, PAGE};
 pub use matrix::{GpuMatrix, MatrixPart, WeightFormat};
 pub use model::{GpuModel, LoadError};
+pub use repack::gpu_format;
 pub use wgpu;

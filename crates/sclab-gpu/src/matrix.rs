@@ -1,21 +1,38 @@
-//! Weight matrices on the GPU in their GGUF block formats, repacked so that shaders read 32-bit
-//! words: a block's quantized values become whole words and its f16 scale (and Q4_1's minimum)
-//! an f32 in a separate array. Nothing is dequantized on upload: Q8_0 stays 8 bits a weight.
+//! Weight matrices on the GPU, in 32-weight blocks that shaders read as 32-bit words: a
+//! block's quantized values become whole words and its scale (and minimum) f32s in a separate
+//! array (repack.rs turns each GGUF format into one of these layouts). Nothing is dequantized on
+//! upload: Q8_0 stays 8 bits a weight, Q4_0 and Q4_1 four.
 
-use half::f16;
+use candle_core::quantized::GgmlDType;
 
 use crate::context::{GpuContext, GpuError};
+use crate::repack::{repack, Repacked};
 
+/// The GPU's block layouts (`FORMAT` in dequant.wgsl).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightFormat {
     F32,
+    /// 8-bit values times the block's scale.
     Q8_0,
+    /// 4-bit values minus 8, times the scale.
     Q4_0,
+    /// 4-bit values times the scale, plus the minimum.
     Q4_1,
+    /// 8-bit values times the scale, plus the minimum (Q5_K's sub-blocks).
+    Q8Min,
+    /// 8-bit values times a scale per 16 (Q6_K's).
+    Q8Halves,
 }
 
 impl WeightFormat {
-    pub const ALL: [WeightFormat; 4] = [WeightFormat::F32, WeightFormat::Q8_0, WeightFormat::Q4_0, WeightFormat::Q4_1];
+    pub const ALL: [WeightFormat; 6] = [
+        WeightFormat::F32,
+        WeightFormat::Q8_0,
+        WeightFormat::Q4_0,
+        WeightFormat::Q4_1,
+        WeightFormat::Q8Min,
+        WeightFormat::Q8Halves,
+    ];
 
     /// `FORMAT` in dequant.wgsl.
     pub fn shader_code(self) -> u32 {
@@ -28,16 +45,8 @@ impl WeightFormat {
             WeightFormat::Q8_0 => 1,
             WeightFormat::Q4_0 => 2,
             WeightFormat::Q4_1 => 3,
-        }
-    }
-
-    /// Bytes of one 32-weight block in a GGUF file.
-    pub fn gguf_block_bytes(self) -> usize {
-        match self {
-            WeightFormat::F32 => 128,
-            WeightFormat::Q8_0 => 34,
-            WeightFormat::Q4_0 => 18,
-            WeightFormat::Q4_1 => 20,
+            WeightFormat::Q8Min => 4,
+            WeightFormat::Q8Halves => 5,
         }
     }
 }
@@ -59,30 +68,41 @@ pub struct MatrixPart {
 }
 
 impl GpuMatrix {
-    /// Upload a `rows × cols` matrix from its GGUF bytes.
+    /// Upload a `rows × cols` matrix from its GGUF bytes in `dtype`.
     pub fn upload(
         ctx: &GpuContext,
         label: &str,
-        format: WeightFormat,
+        dtype: GgmlDType,
         rows: usize,
         cols: usize,
         bytes: &[u8],
     ) -> Result<Self, GpuError> {
         let limit = ctx.limits.max_storage_buffer_binding_size;
-        Self::upload_in_parts(ctx, label, format, rows, cols, bytes, limit)
+        Self::upload_in_parts(ctx, label, dtype, rows, cols, bytes, limit)
     }
 
     /// [`upload`](Self::upload) in parts of at most `part_bytes` per buffer.
     pub fn upload_in_parts(
         ctx: &GpuContext,
         label: &str,
-        format: WeightFormat,
+        dtype: GgmlDType,
         rows: usize,
         cols: usize,
         bytes: &[u8],
         part_bytes: u64,
     ) -> Result<Self, GpuError> {
-        let (words, scales) = repack(format, rows, cols, bytes);
+        Self::upload_repacked(ctx, label, repack(dtype, rows, cols, bytes), rows, cols, part_bytes)
+    }
+
+    fn upload_repacked(
+        ctx: &GpuContext,
+        label: &str,
+        repacked: Repacked,
+        rows: usize,
+        cols: usize,
+        part_bytes: u64,
+    ) -> Result<Self, GpuError> {
+        let Repacked { format, words, scales } = repacked;
         let (row_words, row_scales) = (words.len() / rows.max(1), scales.len() / rows.max(1));
         let limit = part_bytes as usize;
         let rows_per_part = limit / (row_words.max(row_scales) * 4).max(1);
@@ -115,53 +135,30 @@ impl GpuMatrix {
     }
 
     /// Matrices of `cols` columns stacked row-wise into one (q, k and v; gate and up), so that
-    /// one matrix product computes them all: one buffer when they share a format (the usual
+    /// one matrix product computes them all: one buffer when their GPU layouts agree (the usual
     /// case), else one part per matrix.
     pub fn stacked(
         ctx: &GpuContext,
         label: &str,
         cols: usize,
-        pieces: &[(WeightFormat, usize, Vec<u8>)],
+        pieces: &[(GgmlDType, usize, Vec<u8>)],
     ) -> Result<Self, GpuError> {
         let rows = pieces.iter().map(|(_, r, _)| r).sum();
-        let format = pieces[0].0;
-        if pieces.iter().all(|(f, _, _)| *f == format) {
-            let bytes: Vec<u8> = pieces.iter().flat_map(|(_, _, b)| b.iter().copied()).collect();
-            return Self::upload(ctx, label, format, rows, cols, &bytes);
+        let limit = ctx.limits.max_storage_buffer_binding_size;
+        let repacked: Vec<Repacked> = pieces.iter().map(|(dtype, r, bytes)| repack(*dtype, *r, cols, bytes)).collect();
+        let format = repacked[0].format;
+        if repacked.iter().all(|r| r.format == format) {
+            let words = repacked.iter().flat_map(|r| r.words.iter().copied()).collect();
+            let scales = repacked.iter().flat_map(|r| r.scales.iter().copied()).collect();
+            return Self::upload_repacked(ctx, label, Repacked { format, words, scales }, rows, cols, limit);
         }
         let mut parts = Vec::new();
         let mut first = 0;
-        for (format, piece_rows, bytes) in pieces {
-            let piece = Self::upload(ctx, label, *format, *piece_rows, cols, bytes)?;
+        for (piece, (_, piece_rows, _)) in repacked.into_iter().zip(pieces) {
+            let piece = Self::upload_repacked(ctx, label, piece, *piece_rows, cols, limit)?;
             parts.extend(piece.parts.into_iter().map(|p| MatrixPart { first_row: first + p.first_row, ..p }));
             first += piece_rows;
         }
         Ok(Self { rows, cols, parts })
     }
-}
-
-/// The words and scales of a matrix's GGUF bytes (`cols` a multiple of 32).
-pub fn repack(format: WeightFormat, rows: usize, cols: usize, bytes: &[u8]) -> (Vec<u32>, Vec<f32>) {
-    assert!(cols.is_multiple_of(32), "rows of {cols} are not whole 32-weight blocks");
-    let blocks = rows * cols / 32;
-    assert_eq!(bytes.len(), blocks * format.gguf_block_bytes(), "{format:?} matrix of {rows} × {cols}");
-    // GGUF blocks hold their words and half-precision scales unaligned.
-    let word = |b: &[u8]| bytemuck::pod_read_unaligned::<u32>(b);
-    let half = |b: &[u8]| f16::from_bits(bytemuck::pod_read_unaligned::<u16>(&b[..2])).to_f32();
-    let mut words = Vec::with_capacity(blocks * 8);
-    let mut scales = Vec::with_capacity(blocks * 2);
-    for block in bytes.chunks_exact(format.gguf_block_bytes()) {
-        match format {
-            WeightFormat::F32 => words.extend(block.chunks_exact(4).map(word)),
-            WeightFormat::Q8_0 | WeightFormat::Q4_0 => {
-                scales.push(half(block));
-                words.extend(block[2..].chunks_exact(4).map(word));
-            }
-            WeightFormat::Q4_1 => {
-                scales.extend([half(block), half(&block[2..])]);
-                words.extend(block[4..].chunks_exact(4).map(word));
-            }
-        }
-    }
-    (words, scales)
 }

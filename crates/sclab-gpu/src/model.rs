@@ -5,7 +5,10 @@ use sclab_model::{GgufFile, ModelConfig, RopeLayout};
 
 use crate::context::{GpuContext, GpuError};
 use crate::kernels::rope_table;
-use crate::matrix::{GpuMatrix, WeightFormat};
+use candle_core::quantized::GgmlDType;
+
+use crate::matrix::GpuMatrix;
+use crate::repack::gpu_format;
 
 pub struct GpuLayer {
     pub attn_norm: wgpu::Buffer,
@@ -38,7 +41,7 @@ pub enum LoadError {
     Model(#[from] sclab_model::ModelError),
     #[error(transparent)]
     Gpu(#[from] GpuError),
-    #[error("tensor {tensor} is {dtype}; the GPU backend runs F32, Q8_0, Q4_0 and Q4_1")]
+    #[error("tensor {tensor} is {dtype}; the GPU backend runs F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q5_K and Q6_K")]
     Format { tensor: String, dtype: String },
     #[error("the model's shapes do not fit together: {0}")]
     Shape(String),
@@ -99,8 +102,8 @@ impl GpuModel {
 }
 
 fn matrix(ctx: &GpuContext, gguf: &mut GgufFile, name: &str) -> Result<GpuMatrix, LoadError> {
-    let (format, rows, cols, bytes) = raw(gguf, name)?;
-    Ok(GpuMatrix::upload(ctx, name, format, rows, cols, &bytes)?)
+    let (dtype, rows, cols, bytes) = raw(gguf, name)?;
+    Ok(GpuMatrix::upload(ctx, name, dtype, rows, cols, &bytes)?)
 }
 
 /// The matrices `names` (of one width) stacked row-wise into one.
@@ -108,36 +111,29 @@ fn stacked(ctx: &GpuContext, gguf: &mut GgufFile, label: &str, names: &[String])
     let mut pieces = Vec::with_capacity(names.len());
     let mut width = None;
     for name in names {
-        let (format, rows, cols, bytes) = raw(gguf, name)?;
+        let (dtype, rows, cols, bytes) = raw(gguf, name)?;
         if *width.get_or_insert(cols) != cols {
             let detail = format!("{name} has {cols} columns, {} has {}", names[0], width.unwrap_or(0));
             return Err(LoadError::Shape(detail));
         }
-        pieces.push((format, rows, bytes));
+        pieces.push((dtype, rows, bytes));
     }
     Ok(GpuMatrix::stacked(ctx, label, width.unwrap_or(0), &pieces)?)
 }
 
-fn raw(gguf: &mut GgufFile, name: &str) -> Result<(WeightFormat, usize, usize, Vec<u8>), LoadError> {
+fn raw(gguf: &mut GgufFile, name: &str) -> Result<(GgmlDType, usize, usize, Vec<u8>), LoadError> {
     // The format is checked before the bytes are read.
-    let (dtype, _, _) = gguf.tensor_shape(name)?;
-    let format =
-        format_of(dtype).ok_or_else(|| LoadError::Format { tensor: name.into(), dtype: format!("{dtype:?}") })?;
+    let (dtype, _, cols) = gguf.tensor_shape(name)?;
+    if gpu_format(dtype).is_none() {
+        return Err(LoadError::Format { tensor: name.into(), dtype: format!("{dtype:?}") });
+    }
+    if !cols.is_multiple_of(dtype.block_size().max(32)) {
+        return Err(LoadError::Shape(format!("{name} has rows of {cols} weights, not whole {dtype:?} blocks of 32")));
+    }
     let (_, rows, cols, bytes) = gguf.raw_matrix(name)?;
-    Ok((format, rows, cols, bytes))
+    Ok((dtype, rows, cols, bytes))
 }
 
 fn vector(ctx: &GpuContext, gguf: &mut GgufFile, name: &str) -> Result<wgpu::Buffer, LoadError> {
     Ok(ctx.storage_f32(name, &gguf.vector(name)?)?)
-}
-
-fn format_of(dtype: candle_core::quantized::GgmlDType) -> Option<WeightFormat> {
-    use candle_core::quantized::GgmlDType as D;
-    match dtype {
-        D::F32 => Some(WeightFormat::F32),
-        D::Q8_0 => Some(WeightFormat::Q8_0),
-        D::Q4_0 => Some(WeightFormat::Q4_0),
-        D::Q4_1 => Some(WeightFormat::Q4_1),
-        _ => None,
-    }
 }

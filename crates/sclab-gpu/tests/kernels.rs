@@ -1,14 +1,14 @@
 //! Every kernel against a CPU reference on random inputs (relative error ≤ 1e-4 of the largest
-//! value), on the platform's adapter: Mesa's lavapipe in CI. The block formats are checked
-//! against candle's dequantization of the same GGUF bytes, as the CPU engine reads them.
+//! value), on the platform's adapter: Mesa's lavapipe in CI. Every GGUF format the GPU takes is
+//! checked against candle's dequantization of the same bytes, as the CPU engine reads them.
 #![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; tests/browser.rs runs in Chromium
 
-use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 use pollster::block_on;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sclab_gpu::{rope_table, wgpu, AttentionShape, GpuContext, GpuMatrix, Kernels, WeightFormat, PAGE};
+use sclab_gpu::{rope_table, wgpu, AttentionShape, GpuContext, GpuMatrix, Kernels, PAGE};
 use sclab_model::rope::{inverse_frequencies, RopeScaling};
 
 const TOLERANCE: f32 = 1e-4;
@@ -43,37 +43,35 @@ fn random(rng: &mut ChaCha8Rng, n: usize, range: f32) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-range..range)).collect()
 }
 
-/// GGUF bytes of a random `rows × cols` matrix in `format`, with its values as candle
-/// dequantizes them.
-fn random_matrix(rng: &mut ChaCha8Rng, format: WeightFormat, rows: usize, cols: usize) -> (Vec<u8>, Vec<f32>) {
-    let blocks = rows * cols / 32;
-    let f16 = |v: f32| half::f16::from_f32(v).to_le_bytes();
-    let mut bytes = Vec::with_capacity(blocks * format.gguf_block_bytes());
-    for _ in 0..blocks {
-        match format {
-            WeightFormat::F32 => bytes.extend((0..32).flat_map(|_| rng.random_range(-1f32..1.0).to_le_bytes())),
-            WeightFormat::Q8_0 => {
-                bytes.extend(f16(rng.random_range(0.001..0.02)));
-                bytes.extend((0..32).map(|_| rng.random_range(-128i32..128) as i8 as u8));
-            }
-            WeightFormat::Q4_0 | WeightFormat::Q4_1 => {
-                bytes.extend(f16(rng.random_range(0.01..0.2)));
-                if format == WeightFormat::Q4_1 {
-                    bytes.extend(f16(rng.random_range(-1.0..0.0)));
-                }
-                bytes.extend((0..16).map(|_| rng.random_range(0u32..256) as u8));
-            }
-        }
-    }
-    let dtype = match format {
-        WeightFormat::F32 => GgmlDType::F32,
-        WeightFormat::Q8_0 => GgmlDType::Q8_0,
-        WeightFormat::Q4_0 => GgmlDType::Q4_0,
-        WeightFormat::Q4_1 => GgmlDType::Q4_1,
-    };
-    let storage = QStorage::from_data(std::borrow::Cow::Borrowed(&bytes), &Device::Cpu, dtype).unwrap();
-    let tensor = QTensor::new(storage, (rows, cols)).unwrap().dequantize(&Device::Cpu).unwrap();
-    let values = tensor.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+/// Every GGUF format the GPU takes: its own layouts, and those repacked into one (F16, Q5_0 and
+/// the K-quants of the common Q4_K_M / Q5_K_M mixes).
+const FORMATS: [GgmlDType; 9] = [
+    GgmlDType::F32,
+    GgmlDType::F16,
+    GgmlDType::Q8_0,
+    GgmlDType::Q4_0,
+    GgmlDType::Q4_1,
+    GgmlDType::Q5_0,
+    GgmlDType::Q4K,
+    GgmlDType::Q5K,
+    GgmlDType::Q6K,
+];
+
+/// `cols`, or the next multiple of 256 for a K-quant (its super-blocks are 256 weights).
+fn width(dtype: GgmlDType, cols: usize) -> usize {
+    cols.next_multiple_of(dtype.block_size())
+}
+
+/// GGUF bytes of a random `rows × cols` matrix in `dtype`, quantized by candle as a converter
+/// would, with its values as candle dequantizes them.
+fn random_matrix(rng: &mut ChaCha8Rng, dtype: GgmlDType, rows: usize, cols: usize) -> (Vec<u8>, Vec<f32>) {
+    // Rows of different magnitudes, so that blocks get different scales.
+    let values: Vec<f32> =
+        (0..rows * cols).map(|i| rng.random_range(-1f32..1.0) * (1.0 + (i / cols % 7) as f32)).collect();
+    let tensor = candle_core::Tensor::from_vec(values, (rows, cols), &Device::Cpu).unwrap();
+    let quantized = QTensor::quantize(&tensor, dtype).unwrap();
+    let bytes = quantized.data().unwrap().into_owned();
+    let values = quantized.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
     (bytes, values)
 }
 
@@ -95,8 +93,8 @@ fn matmul_matches_the_dequantized_product_in_every_format() {
 fn matmul_matches(ctx: &GpuContext, kernels: &Kernels) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     // 576 is SmolLM2's width; m = 1 is decoding, 5 the K samples, 11 spans two row tiles.
-    let (rows, cols) = (200, 576);
-    for format in WeightFormat::ALL {
+    for format in FORMATS {
+        let (rows, cols) = (200, width(format, 576));
         let (bytes, w) = random_matrix(&mut rng, format, rows, cols);
         for matrix in whole_and_split(ctx, format, rows, cols, &bytes) {
             for m in [1, 5, 11] {
@@ -134,7 +132,7 @@ fn matmul_matches(ctx: &GpuContext, kernels: &Kernels) {
 
 /// The matrix in one buffer, and split into row ranges as for an adapter whose binding limit is
 /// a third of its size.
-fn whole_and_split(ctx: &GpuContext, format: WeightFormat, rows: usize, cols: usize, bytes: &[u8]) -> [GpuMatrix; 2] {
+fn whole_and_split(ctx: &GpuContext, format: GgmlDType, rows: usize, cols: usize, bytes: &[u8]) -> [GpuMatrix; 2] {
     let whole = GpuMatrix::upload(ctx, "w", format, rows, cols, bytes).unwrap();
     let third = whole.parts[0].words.size() / 3 + 4;
     let split = GpuMatrix::upload_in_parts(ctx, "w", format, rows, cols, bytes, third).unwrap();
@@ -147,8 +145,10 @@ fn whole_and_split(ctx: &GpuContext, format: WeightFormat, rows: usize, cols: us
 fn stacked_matrices_multiply_as_one_in_one_format_or_several() {
     let (ctx, kernels) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let cols = 96;
-    for formats in [[WeightFormat::Q8_0, WeightFormat::Q8_0], [WeightFormat::Q8_0, WeightFormat::Q4_1]] {
+    // Q5_0 becomes Q8_0's layout, so those two still share one buffer.
+    use GgmlDType::*;
+    for (formats, parts) in [([Q8_0, Q8_0], 1), ([Q5_0, Q8_0], 1), ([Q8_0, Q4_1], 2), ([Q4K, Q6K], 2)] {
+        let cols = width(formats[0], 96);
         let (rows, mut pieces, mut w) = ([40, 24], Vec::new(), Vec::new());
         for (format, r) in formats.into_iter().zip(rows) {
             let (bytes, values) = random_matrix(&mut rng, format, r, cols);
@@ -156,7 +156,6 @@ fn stacked_matrices_multiply_as_one_in_one_format_or_several() {
             w.extend(values);
         }
         let matrix = GpuMatrix::stacked(&ctx, "w", cols, &pieces).unwrap();
-        let parts = if formats[0] == formats[1] { 1 } else { 2 };
         assert_eq!(matrix.parts.len(), parts, "{formats:?}");
         let (m, n) = (3, 64);
         let x = random(&mut rng, m * cols, 2.0);
@@ -174,8 +173,8 @@ fn stacked_matrices_multiply_as_one_in_one_format_or_several() {
 fn embedding_gathers_dequantized_rows() {
     let (ctx, kernels) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let (rows, cols) = (50, 96);
-    for format in WeightFormat::ALL {
+    for format in FORMATS {
+        let (rows, cols) = (50, width(format, 96));
         let (bytes, w) = random_matrix(&mut rng, format, rows, cols);
         for matrix in whole_and_split(&ctx, format, rows, cols, &bytes) {
             let ids = [7u32, 0, 49, 7, 20];
@@ -203,9 +202,9 @@ fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
 fn the_normed_product_matches_rms_norm_then_the_product() {
     let (ctx, preferred) = gpu();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let (rows, cols) = (200, 576);
     for kernels in [preferred, Kernels::portable(&ctx)] {
-        for format in [WeightFormat::Q8_0, WeightFormat::Q4_1] {
+        for format in [GgmlDType::Q8_0, GgmlDType::Q4_1, GgmlDType::Q6K] {
+            let (rows, cols) = (200, width(format, 576));
             let (bytes, w) = random_matrix(&mut rng, format, rows, cols);
             let matrix = GpuMatrix::upload(&ctx, "w", format, rows, cols, &bytes).unwrap();
             for m in [1, 11] {
@@ -350,9 +349,9 @@ fn rope_rotates_as_the_cpu_engine_in_both_layouts() {
 fn a_matrix_larger_than_a_binding_is_split_and_a_row_larger_is_refused() {
     let (mut ctx, _) = gpu();
     ctx.limits.max_storage_buffer_binding_size = 1024;
-    let matrix = GpuMatrix::upload(&ctx, "token_embd", WeightFormat::F32, 32, 32, &[0u8; 32 * 32 * 4]).unwrap();
+    let matrix = GpuMatrix::upload(&ctx, "token_embd", GgmlDType::F32, 32, 32, &[0u8; 32 * 32 * 4]).unwrap();
     let ranges: Vec<(usize, usize)> = matrix.parts.iter().map(|p| (p.first_row, p.rows)).collect();
     assert_eq!(ranges, vec![(0, 8), (8, 8), (16, 8), (24, 8)]);
-    let err = GpuMatrix::upload(&ctx, "token_embd", WeightFormat::F32, 1, 512, &[0u8; 512 * 4]).err().unwrap();
+    let err = GpuMatrix::upload(&ctx, "token_embd", GgmlDType::F32, 1, 512, &[0u8; 512 * 4]).err().unwrap();
     assert_eq!(err.to_string(), "one row of token_embd needs 2048 bytes in one binding; this adapter allows 1024");
 }

@@ -93,20 +93,48 @@ fn llama3_scaled_rope_matches_the_cpu_engine() {
     assert_eq!(greedy(&mut gpu, &prompt, 16), greedy(&mut cpu.backend, &prompt, 16));
 }
 
+/// Formats the CPU engine runs on rounded activations (F16 on 16-bit floats, Q5_0 and the
+/// K-quants on candle's 8-bit ones), against that file dequantized to F32 on the CPU engine: the
+/// GPU dequantizes exactly, so it must compute the f32 model. A tiny model 256 wide, the
+/// K-quants' super-block.
+#[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
+fn k_quant_and_other_files_run_as_their_f32_dequantization() {
+    use candle_core::quantized::GgmlDType::*;
+    let shape = sclab_testkit::Shape { hidden: 256, layers: 2, heads: 4, kv_heads: 2, ffn: 512, vocab: 0 };
+    let dir = tempfile::tempdir().unwrap();
+    for dtype in [F16, Q5_0, Q4K, Q5K, Q6K] {
+        let quantized = sclab_testkit::write_tiny_model(dir.path(), &TinySpec { shape, ..spec(dtype) });
+        let dequantized = dir.path().join(format!("{dtype:?}-f32.gguf"));
+        sclab_assets::requantize(&quantized, &dequantized, F32).unwrap();
+        let mut cpu = sclab_engine::load(&dequantized).unwrap();
+        let ctx = block_on(GpuContext::new()).expect("a Vulkan adapter (Debian: mesa-vulkan-drivers)");
+        let model = GpuModel::load(&ctx, &mut GgufFile::open(&quantized).unwrap()).unwrap();
+        let stop = sclab_core::Backend::info(&cpu.backend).stop_tokens.clone();
+        let mut gpu = GpuBackend::new(ctx, model, stop, 1024).unwrap();
+        let prompt = bytes("<|im_start|>user\nhello there, tiny model<|im_end|>\n<|im_start|>assistant\n");
+        let (c, g) = (cpu.backend.new_sequence(), gpu.new_sequence());
+        let want = forward(&mut cpu.backend, c, &prompt, LogitPositions::All).logits;
+        let got = forward(&mut gpu, g, &prompt, LogitPositions::All).logits;
+        assert!(relative(&got, &want) < 1e-3, "{dtype:?} logits: {}", relative(&got, &want));
+        assert_eq!(greedy(&mut gpu, &prompt, 16), greedy(&mut cpu.backend, &prompt, 16), "{dtype:?} greedy tokens");
+    }
+}
+
 /// A file with a tensor format the GPU's kernels lack: an explicit `gpu` is an error that names
 /// the tensor and its format; under `auto` it is the reason to stay on the CPU.
 #[test]
 #[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_format_the_gpu_lacks_is_named_and_auto_stays_on_the_cpu() {
     use sclab_lab::{AnyBackend, Preference};
-    let model = tiny_model_bytes(&spec(candle_core::quantized::GgmlDType::Q5_0));
-    let open = || GgufFile::from_reader("q5.gguf".as_ref(), Box::new(Cursor::new(model.clone())));
+    let model = tiny_model_bytes(&spec(candle_core::quantized::GgmlDType::Q5_1));
+    let open = || GgufFile::from_reader("q5_1.gguf".as_ref(), Box::new(Cursor::new(model.clone())));
     let ctx = || block_on(GpuContext::new()).expect("a Vulkan adapter (Debian: mesa-vulkan-drivers)");
     let err = AnyBackend::load_gpu_or_stay(Preference::Gpu, ctx(), open, vec![IM_END]).err().expect("refused");
-    assert!(err.to_string().contains("tensor blk.0.attn_q.weight is Q5_0"), "{err}");
+    assert!(err.to_string().contains("tensor blk.0.attn_q.weight is Q5_1"), "{err}");
     match AnyBackend::load_gpu_or_stay(Preference::Auto, ctx(), open, vec![IM_END]) {
         Ok(Err(reason)) => assert!(reason.starts_with("the GPU backend cannot run this file (tensor"), "{reason}"),
-        Ok(Ok(_)) => panic!("loaded a Q5_0 file on the GPU"),
+        Ok(Ok(_)) => panic!("loaded a Q5_1 file on the GPU"),
         Err(e) => panic!("auto should stay on the CPU: {e}"),
     }
 }

@@ -51,3 +51,39 @@ async fn the_tiny_model_on_webgpu_matches_the_cpu_engine() {
     let want = greedy(&mut cpu.backend, c, want.logits, 16).await;
     assert_eq!(greedy(&mut gpu, g, got.logits, 16).await, want);
 }
+
+/// Every GGUF format the GPU takes, through WebGPU's matrix product: against candle's
+/// dequantization of the same bytes (1e-4 of the largest value), as natively on lavapipe.
+#[wasm_bindgen_test]
+async fn every_format_multiplies_as_candle_dequantizes_it() {
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    use sclab_gpu::{GpuMatrix, Kernels};
+    let ctx = GpuContext::new().await.expect("a WebGPU adapter (Chromium with --enable-unsafe-webgpu)");
+    let kernels = Kernels::new(&ctx);
+    let (rows, cols, m) = (40, 512, 3);
+    let pseudo = |i: usize| ((i * 7919 + 13) % 1000) as f32 / 500.0 - 1.0;
+    let x: Vec<f32> = (0..m * cols).map(|i| pseudo(i * 31 + 5)).collect();
+    use GgmlDType::*;
+    for dtype in [F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q4K, Q5K, Q6K] {
+        let values: Vec<f32> = (0..rows * cols).map(|i| pseudo(i) * (1.0 + (i / cols % 5) as f32)).collect();
+        let quantized =
+            QTensor::quantize(&Tensor::from_vec(values, (rows, cols), &Device::Cpu).unwrap(), dtype).unwrap();
+        let w = quantized.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let matrix = GpuMatrix::upload(&ctx, "w", dtype, rows, cols, &quantized.data().unwrap()).unwrap();
+        let want: Vec<f32> = (0..m * rows)
+            .map(|o| {
+                (0..cols).map(|c| x[o / rows * cols + c] as f64 * w[o % rows * cols + c] as f64).sum::<f64>() as f32
+            })
+            .collect();
+        let (xb, out) = (ctx.storage_f32("x", &x).unwrap(), ctx.zeros("out", m * rows).unwrap());
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            kernels.matmul(&mut pass, &xb, &matrix, &out, m as u32, false);
+        }
+        kernels.submit(encoder);
+        let got = ctx.read_f32(&out, m * rows).await.unwrap();
+        assert!(relative(&got, &want) < 1e-4, "{dtype:?}: off by {}", relative(&got, &want));
+    }
+}

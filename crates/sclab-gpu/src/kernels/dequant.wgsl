@@ -1,5 +1,6 @@
-// GGUF block formats, repacked to 32-bit words (see matrix.rs): every block holds 32 weights.
-// FORMAT is a pipeline-overridable constant: 0 = F32, 1 = Q8_0, 2 = Q4_0, 3 = Q4_1.
+// The GPU's block layouts (matrix.rs; repack.rs makes them from GGUF formats): every block holds
+// 32 weights as 32-bit words. FORMAT is a pipeline-overridable constant: 0 = F32, 1 = Q8_0,
+// 2 = Q4_0, 3 = Q4_1, 4 = Q8Min (8-bit · d + m), 5 = Q8Halves (8-bit · a scale per 16).
 
 override FORMAT: u32 = 0u;
 
@@ -9,7 +10,7 @@ override FORMAT: u32 = 0u;
 fn words_per_block() -> u32 {
     switch FORMAT {
         case 0u: { return 32u; }
-        case 1u: { return 8u; }
+        case 1u, 4u, 5u: { return 8u; }
         default: { return 4u; }
     }
 }
@@ -30,16 +31,28 @@ fn dequantize(block: u32) -> array<vec4<f32>, 8> {
                 );
             }
         }
-        case 1u: {
-            let d = scales[block];
+        case 1u, 4u, 5u: {
+            // Q8_0: q · d; Q8Min: q · d + m; Q8Halves: q · d₀ for weights 0–15, q · d₁ after.
+            var d = scales[block];
+            var d_high = d;
+            var m = 0.0;
+            if (FORMAT == 4u) {
+                d = scales[2u * block];
+                d_high = d;
+                m = scales[2u * block + 1u];
+            } else if (FORMAT == 5u) {
+                d = scales[2u * block];
+                d_high = scales[2u * block + 1u];
+            }
             for (var i = 0u; i < 8u; i++) {
                 let word = bitcast<i32>(words[base + i]);
-                w[i] = vec4<f32>(
+                let q = vec4<f32>(
                     f32(extractBits(word, 0u, 8u)),
                     f32(extractBits(word, 8u, 8u)),
                     f32(extractBits(word, 16u, 8u)),
                     f32(extractBits(word, 24u, 8u)),
-                ) * d;
+                );
+                w[i] = q * select(d, d_high, i >= 4u) + m;
             }
         }
         default: {

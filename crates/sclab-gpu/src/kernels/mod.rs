@@ -49,6 +49,8 @@ const MATMUL_WEIGHT_ROWS: u32 = 8;
 /// WebGPU's guaranteed maximum workgroups per dimension.
 const MAX_GROUPS: u32 = 65_535;
 
+const FORMATS: usize = WeightFormat::ALL.len();
+
 const _: () = assert!(WORKGROUP / MATMUL_WEIGHT_ROWS == 8, "lane_sums_subgroup.wgsl's butterfly sums eight lanes");
 
 /// The WGSL names of the constants above, prepended to every module.
@@ -80,9 +82,10 @@ pub struct Kernels {
     bindings: RefCell<Bindings>,
     /// Compute dispatches encoded so far (benchmarks report them per token).
     dispatches: std::cell::Cell<u64>,
-    matmul: [wgpu::ComputePipeline; 4],
-    norm_matmul: [wgpu::ComputePipeline; 4],
-    embedding: [wgpu::ComputePipeline; 4],
+    /// One pipeline per weight layout (`FORMAT` in dequant.wgsl).
+    matmul: [wgpu::ComputePipeline; FORMATS],
+    norm_matmul: [wgpu::ComputePipeline; FORMATS],
+    embedding: [wgpu::ComputePipeline; FORMATS],
     rope: wgpu::ComputePipeline,
     swiglu: wgpu::ComputePipeline,
     add: wgpu::ComputePipeline,
