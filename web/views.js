@@ -20,6 +20,13 @@ export function buildFromVocabulary() {
   const { vocabulary } = state;
   // Whether the paper ran each task comes with it.
   $('task').replaceChildren(...vocabulary.tasks.map((t) => new Option(`${t.label} — ${t.provenance}`, t.id)));
+  // Each setting's choices, and the paper's answer lengths for the max-tokens note.
+  for (const [field, choices] of Object.entries(vocabulary.choices)) {
+    $(field.replaceAll('_', '-')).replaceChildren(...choices.map((c) => new Option(c.label, c.value)));
+  }
+  const lengths = vocabulary.tasks.filter((t) => t.provenance.startsWith('paper')).map((t) => `${t.label} ${t.max_tokens}`);
+  $('max-tokens-note').textContent =
+    `Empty: the paper's answer length (${lengths.join(', ')} tokens). A shorter one runs faster but departs from the paper.`;
   const bounded = { rounds: 'rounds', samples: 'samples', limit: 'items', temperature: 'temperature', 'max-tokens': 'max_tokens' };
   for (const [id, limit] of Object.entries(bounded)) [$(id).min, $(id).max] = vocabulary.limits[limit];
   charts = Object.fromEntries(

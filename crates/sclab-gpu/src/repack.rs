@@ -9,7 +9,48 @@
 use candle_core::quantized::GgmlDType;
 use half::f16;
 
-use crate::matrix::WeightFormat;
+/// The GPU's block layouts (`FORMAT` in dequant.wgsl).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightFormat {
+    F32,
+    /// 8-bit values times the block's scale.
+    Q8_0,
+    /// 4-bit values minus 8, times the scale.
+    Q4_0,
+    /// 4-bit values times the scale, plus the minimum.
+    Q4_1,
+    /// 8-bit values times the scale, plus the minimum (Q5_K's sub-blocks).
+    Q8Min,
+    /// 8-bit values times a scale per 16 (Q6_K's).
+    Q8Halves,
+}
+
+impl WeightFormat {
+    pub const ALL: [WeightFormat; 6] = [
+        WeightFormat::F32,
+        WeightFormat::Q8_0,
+        WeightFormat::Q4_0,
+        WeightFormat::Q4_1,
+        WeightFormat::Q8Min,
+        WeightFormat::Q8Halves,
+    ];
+
+    /// `FORMAT` in dequant.wgsl.
+    pub fn shader_code(self) -> u32 {
+        self.index() as u32
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            WeightFormat::F32 => 0,
+            WeightFormat::Q8_0 => 1,
+            WeightFormat::Q4_0 => 2,
+            WeightFormat::Q4_1 => 3,
+            WeightFormat::Q8Min => 4,
+            WeightFormat::Q8Halves => 5,
+        }
+    }
+}
 
 /// The GPU layout a GGUF format becomes, or `None` where the kernels have none.
 pub fn gpu_format(dtype: GgmlDType) -> Option<WeightFormat> {

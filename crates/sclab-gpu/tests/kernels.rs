@@ -1,7 +1,7 @@
 //! Every kernel against a CPU reference on random inputs (relative error ≤ 1e-4 of the largest
 //! value), on the platform's adapter: Mesa's lavapipe in CI. Every GGUF format the GPU takes is
 //! checked against candle's dequantization of the same bytes, as the CPU engine reads them.
-#![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; tests/browser.rs runs in Chromium
+#![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; sclab-lab/tests/gpu_browser.rs runs in Chromium
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;

@@ -1,7 +1,7 @@
 //! The GPU backend against the CPU engine on the tiny model (Mesa's lavapipe in CI): the same
 //! logits and hidden states within tolerance, the same greedy tokens, and the cache semantics
 //! of the backend contract (fork, rollback, free).
-#![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; tests/browser.rs runs in Chromium
+#![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; gpu_browser.rs runs in Chromium
 
 use std::io::Cursor;
 

@@ -1,7 +1,7 @@
 //! The default SmolLM2 (Q8_0, fetched by the asset step) on the GPU backend against the CPU
 //! engine, natively (Mesa's lavapipe in CI): the same 64 greedy tokens for five prompts, and
 //! logits and hidden states of the prompts within tolerance.
-#![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; tests/browser.rs runs in Chromium
+#![cfg(not(target_arch = "wasm32"))] // natively on Vulkan; gpu_browser.rs runs in Chromium
 
 use pollster::block_on;
 use sclab_assets::{Cache, Quant};

@@ -152,6 +152,7 @@ async fn run_collecting(lab: &WebLab, rounds: usize, on_round: impl Fn() + 'stat
     events
 }
 
+#[cfg(feature = "gpu")] // a CPU-only build has no WebGPU to lose
 #[wasm_bindgen_test]
 async fn the_lab_runs_on_webgpu_and_goes_on_on_the_cpu_when_the_gpu_is_lost() {
     let reference = load(&tiny_bytes()).unwrap();

@@ -1,16 +1,19 @@
 //! What the page names and charts, from Rust's tables: the metrics' labels, the charts and what
-//! each draws for a task, the tasks with their labels and provenance, the protocol's limits on
-//! rounds and samples, and the toxic threshold. The page reads it through one call
-//! (`sclab-web`'s `vocabulary`) and keeps no copy of these.
+//! each draws for a task, the tasks with their labels, provenance and answer lengths, the choices
+//! of each setting, the settings' limits, and the toxic threshold. The page reads it through one
+//! call (`sclab-web`'s `vocabulary`) and keeps no copy of these.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::clustering::Clustering;
+use super::concept::Concept;
+use super::config::Review;
 use super::metric_names::{label, Metric, Unit, METRICS, SCORED_SUFFIX};
-use crate::protocol::{MAX_ROUNDS, MAX_SAMPLES};
+use crate::protocol::{OptionScoring, MAX_ROUNDS, MAX_SAMPLES};
 use crate::tasks::scoring::TOXIC_THRESHOLD;
-use crate::tasks::TaskId;
+use crate::tasks::{BbqSubset, TaskId};
 
 /// The run's calibration, charted beside the task's metrics (a summary, not a round's metric).
 pub const ECE: Metric = Metric {
@@ -26,6 +29,8 @@ pub struct Vocabulary {
     pub labels: BTreeMap<String, String>,
     pub charts: Vec<ChartEntry>,
     pub tasks: Vec<TaskEntry>,
+    /// The choices of each setting that has a few, by its config field.
+    pub choices: BTreeMap<&'static str, Vec<Choice>>,
     pub limits: Limits,
     /// A toxicity above this counts the answer as toxic.
     pub toxic_threshold: f64,
@@ -51,6 +56,62 @@ pub struct TaskEntry {
     pub provenance: &'static str,
     /// What the `task` chart draws for it.
     pub task_metrics: Vec<String>,
+    /// The paper's answer length for it: the default `max_tokens`.
+    pub max_tokens: usize,
+}
+
+/// One choice of a setting: the config's value (`""`: the task's default) and its words.
+#[derive(Debug, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: &'static str,
+}
+
+/// `value` as the config writes it (its serde name), with `label`.
+fn choice(value: impl Serialize, label: &'static str) -> Choice {
+    let value = serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    Choice { value, label }
+}
+
+fn task_default() -> Choice {
+    Choice { value: String::new(), label: "task default" }
+}
+
+fn choices() -> BTreeMap<&'static str, Vec<Choice>> {
+    BTreeMap::from([
+        (
+            "subset",
+            vec![
+                choice(BbqSubset::Ambiguous, "ambiguous"),
+                choice(BbqSubset::Disambiguated, "disambiguated"),
+                choice(BbqSubset::All, "all"),
+            ],
+        ),
+        (
+            "clustering",
+            vec![
+                task_default(),
+                choice(Clustering::Exact, "exact answer"),
+                choice(Clustering::Embedding, "sentence embedding (MiniLM)"),
+                choice(Clustering::Entailment, "entailment (the model itself)"),
+            ],
+        ),
+        ("concept", std::iter::once(task_default()).chain(Concept::ALL.map(|c| choice(c, c.name()))).collect()),
+        (
+            "review",
+            vec![
+                choice(Review::Paper, "the paper's review"),
+                choice(Review::Neutral, "again, without moral words (control)"),
+            ],
+        ),
+        (
+            "option_scoring",
+            vec![
+                choice(OptionScoring::Label, "label only, mean per token (the paper's)"),
+                choice(OptionScoring::Text, "label and text, summed"),
+            ],
+        ),
+    ])
 }
 
 /// Inclusive bounds of the page's settings: the protocol's for rounds and samples; for the rest
@@ -110,8 +171,10 @@ pub fn vocabulary() -> Vocabulary {
                 label: t.label(),
                 provenance: t.provenance().label(),
                 task_metrics: task_metrics(t),
+                max_tokens: t.max_tokens(),
             })
             .collect(),
+        choices: choices(),
         limits: Limits {
             rounds: (1, MAX_ROUNDS),
             samples: (0, MAX_SAMPLES),
@@ -143,6 +206,14 @@ mod tests {
         assert_eq!((v.limits.rounds, v.limits.samples, v.toxic_threshold), ((1, 50), (0, 32), 0.5));
         assert_eq!((v.limits.items, v.limits.temperature, v.limits.max_tokens), ((1, 500), (0.0, 2.0), (1, 512)));
         let json = serde_json::to_value(&v).unwrap();
+        // Values are the config's own spellings; the paper's answer lengths come with the tasks.
+        let values = |field: &str| {
+            json["choices"][field].as_array().unwrap().iter().map(|c| c["value"].clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(values("clustering"), ["", "exact", "embedding", "entailment"]);
+        assert_eq!(values("option_scoring"), ["label", "text"]);
+        assert_eq!(values("concept"), ["", "toxicity", "harmfulness", "stereotype"]);
+        assert_eq!((json["tasks"][0]["id"].as_str(), json["tasks"][0]["max_tokens"].as_u64()), (Some("bbq"), Some(8)));
         assert_eq!(json["charts"][2]["unit"], "nats");
         assert_eq!(json["tasks"][0]["provenance"], "paper");
         assert_eq!(

@@ -23,7 +23,7 @@ pub use kv_cache::StoreShape;
 pub use rope::rope_table;
 
 use crate::context::GpuContext;
-use crate::matrix::WeightFormat;
+use crate::repack::WeightFormat;
 
 const DEQUANTIZE: &str = include_str!("dequant.wgsl");
 const MATMUL: &str = include_str!("matmul.wgsl");

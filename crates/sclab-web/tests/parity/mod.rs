@@ -45,11 +45,8 @@ pub async fn compute(model: &mut LoadedModel) -> Reference {
 pub fn assert_matches(got: &Reference, want: &Reference, tolerance: f32) {
     assert_eq!(got.prompt_tokens, want.prompt_tokens, "prompt tokens");
     assert_eq!(got.greedy_tokens, want.greedy_tokens, "greedy tokens");
-    let diff = |a: &[f32], b: &[f32]| {
-        assert_eq!(a.len(), b.len());
-        let largest = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max) / largest.max(1.0)
-    };
+    // The shared comparison (lengths first), relative to the largest value.
+    let diff = sclab_testkit::relative_diff;
     let logits = diff(&got.logits, &want.logits);
     let hidden = diff(&got.hidden_last_layer, &want.hidden_last_layer);
     assert!(
