@@ -17,7 +17,7 @@ fn assets_are_idempotent() {
     json(&sclab(&["assets", "--json"]));
     let second = json(&sclab(&["assets", "--json"]));
     let steps = second["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 18, "6 packages, 3 models, the classifier, 8 datasets");
+    assert_eq!(steps.len(), 21, "6 packages, 3 models, the classifier, 11 datasets");
     assert!(steps.iter().all(|s| s["done_now"] == false), "{second}");
 }
 
