@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use sclab_engine::CpuBackend;
-use sclab_lab::{placement, AnyBackend, Placement, Preference};
+use sclab_lab::{gpu_backend, AnyBackend, Preference};
 use sclab_model::{GgufFile, ModelError};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,6 @@ pub fn choose(choice: BackendArg, path: &Path, cpu: CpuBackend) -> anyhow::Resul
 }
 
 /// [`choose`] for the model that `gguf` opens (named `name` in messages).
-#[cfg_attr(not(feature = "gpu"), allow(unused_variables))] // only the GPU reads the file again
 pub fn choose_with(
     choice: BackendArg,
     cpu: CpuBackend,
@@ -47,17 +46,12 @@ pub fn choose_with(
     gguf: impl FnOnce() -> Result<GgufFile, ModelError>,
 ) -> anyhow::Result<AnyBackend> {
     let context = || format!("--backend {}: {name}", choice.name());
-    let (backend, cpu_reason) = match pollster::block_on(placement(choice.preference())).with_context(context)? {
-        Placement::Cpu(why) => (AnyBackend::Cpu(cpu), why),
-        #[cfg(feature = "gpu")]
-        Placement::Gpu(ctx) => {
-            let stop = sclab_core::Backend::info(&cpu).stop_tokens.clone();
-            match AnyBackend::load_gpu_or_stay(choice.preference(), *ctx, gguf, stop).with_context(context)? {
-                Ok(gpu) => (gpu, None),
-                Err(why) => (AnyBackend::Cpu(cpu), Some(why)),
-            }
-        }
-    };
+    let stop = sclab_core::Backend::info(&cpu).stop_tokens.clone();
+    let (backend, cpu_reason) =
+        match pollster::block_on(gpu_backend(choice.preference(), gguf, stop)).with_context(context)? {
+            Ok(gpu) => (gpu, None),
+            Err(why) => (AnyBackend::Cpu(cpu), why),
+        };
     announce(&backend, cpu_reason.as_deref());
     Ok(backend)
 }

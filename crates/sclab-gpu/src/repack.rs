@@ -85,11 +85,7 @@ pub fn repack(dtype: GgmlDType, rows: usize, cols: usize, bytes: &[u8]) -> Repac
         match dtype {
             GgmlDType::F32 => out.words.extend(block.chunks_exact(4).map(word)),
             GgmlDType::F16 => out.words.extend(block.chunks_exact(2).map(|b| half(b).to_bits())),
-            GgmlDType::Q8_0 => {
-                out.scales.push(half(block));
-                out.words.extend(block[2..].chunks_exact(4).map(word));
-            }
-            GgmlDType::Q4_0 => {
+            GgmlDType::Q8_0 | GgmlDType::Q4_0 => {
                 out.scales.push(half(block));
                 out.words.extend(block[2..].chunks_exact(4).map(word));
             }

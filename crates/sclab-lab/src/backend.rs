@@ -6,9 +6,7 @@
 
 use sclab_core::{Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
 use sclab_engine::CpuBackend;
-#[cfg(feature = "gpu")]
-use sclab_model::GgufFile;
-use sclab_model::ModelError;
+use sclab_model::{GgufFile, ModelError};
 
 /// Positions the GPU's KV cache holds over all sequences (forks share their prefix).
 pub const GPU_CACHE_POSITIONS: usize = 8192;
@@ -86,6 +84,23 @@ pub async fn placement(preference: Preference) -> Result<Placement, PlaceError> 
             }
             Ok(Placement::Gpu(Box::new(ctx)))
         }
+    }
+}
+
+/// The GPU backend `preference` asks for, for the model of the file `gguf` opens (ending its
+/// answers at `stop_tokens`), or why the model stays on the CPU (`None`: it was asked to). The
+/// one placement both front ends use: [`placement`], then
+/// [`load_gpu_or_stay`](AnyBackend::load_gpu_or_stay).
+#[cfg_attr(not(feature = "gpu"), allow(unused_variables))] // only the GPU reads the file
+pub async fn gpu_backend(
+    preference: Preference,
+    gguf: impl FnOnce() -> Result<GgufFile, ModelError>,
+    stop_tokens: Vec<u32>,
+) -> Result<Result<AnyBackend, Option<String>>, PlaceError> {
+    match placement(preference).await? {
+        Placement::Cpu(reason) => Ok(Err(reason)),
+        #[cfg(feature = "gpu")]
+        Placement::Gpu(ctx) => Ok(AnyBackend::load_gpu_or_stay(preference, *ctx, gguf, stop_tokens)?.map_err(Some)),
     }
 }
 

@@ -4,5 +4,5 @@
 pub mod backend;
 pub mod session;
 
-pub use backend::{placement, AnyBackend, PlaceError, Placement, Preference, GPU_CACHE_POSITIONS};
+pub use backend::{gpu_backend, AnyBackend, PlaceError, Preference, GPU_CACHE_POSITIONS};
 pub use session::{ConceptStore, LabError, ModelSource, Session};

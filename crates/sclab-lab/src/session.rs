@@ -16,7 +16,7 @@ use sclab_core::Backend;
 use sclab_engine::{EngineError, SentenceEmbedder, ToxicityClassifier};
 use sclab_model::{ChatCodec, ChatTemplate, GgufFile, ModelError, Tokenizer};
 
-use crate::backend::{placement, AnyBackend, PlaceError, Placement, Preference};
+use crate::backend::{gpu_backend, AnyBackend, PlaceError, Preference};
 
 /// Where the model file's bytes are read again, to load the model onto another engine (the
 /// GPU, or the CPU after a lost GPU): a path natively, a `Blob` in the page.
@@ -98,35 +98,20 @@ impl Session {
     /// Run the model where `preference` asks; says why it stays on the CPU when a GPU was
     /// wanted but not taken.
     pub async fn use_backend(&mut self, preference: Preference) -> Result<Option<String>, LabError> {
-        match placement(preference).await? {
-            #[cfg(feature = "gpu")]
-            Placement::Gpu(ctx) => {
-                // The engine in place keeps running until the GPU's copy is ready.
-                let stop = self.backend.info().stop_tokens.clone();
-                match AnyBackend::load_gpu_or_stay(preference, *ctx, || self.source.open(), stop)? {
-                    Ok(gpu) => {
-                        self.backend = gpu;
-                        Ok(None)
-                    }
-                    Err(reason) => {
-                        if !matches!(self.backend, AnyBackend::Cpu(_)) {
-                            self.backend = AnyBackend::Cpu(self.cpu_engine()?);
-                        }
-                        Ok(Some(reason))
-                    }
-                }
+        // The engine in place keeps running until the GPU's copy is ready.
+        let stop = self.backend.info().stop_tokens.clone();
+        match gpu_backend(preference, || self.source.open(), stop).await? {
+            Ok(gpu) => {
+                self.backend = gpu;
+                Ok(None)
             }
-            Placement::Cpu(reason) => {
+            Err(reason) => {
                 if !matches!(self.backend, AnyBackend::Cpu(_)) {
-                    self.backend = AnyBackend::Cpu(self.cpu_engine()?);
+                    self.backend = AnyBackend::Cpu(cpu_engine(self.source.as_ref())?);
                 }
                 Ok(reason)
             }
         }
-    }
-
-    fn cpu_engine(&self) -> Result<sclab_engine::CpuBackend, EngineError> {
-        Ok(sclab_engine::load_gguf(self.source.open()?)?.backend)
     }
 
     pub fn codec(&self) -> ChatCodec<'_> {
@@ -219,18 +204,17 @@ impl Session {
         };
         let codec = ChatCodec { tokenizer: &self.tokenizer, template: &self.template };
         let source = &self.source;
-        let mut recover = |backend: &mut AnyBackend, why: &ProtocolError| {
-            let load = || Ok::<_, EngineError>(sclab_engine::load_gguf(source.open()?)?.backend);
-            match backend.fall_back_to_cpu(load) {
-                Ok(true) => {
-                    on_fallback(backend, &format!("{why}; going on on the CPU from the last finished round"));
-                    true
-                }
-                Ok(false) => false,
-                Err(e) => {
-                    on_fallback(backend, &format!("{why}, and the CPU engine could not take over: {e}"));
-                    false
-                }
+        let mut recover = |backend: &mut AnyBackend, why: &ProtocolError| match backend
+            .fall_back_to_cpu(|| cpu_engine(source.as_ref()))
+        {
+            Ok(true) => {
+                on_fallback(backend, &format!("{why}; going on on the CPU from the last finished round"));
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                on_fallback(backend, &format!("{why}, and the CPU engine could not take over: {e}"));
+                false
             }
         };
         let record = experiment
@@ -238,4 +222,9 @@ impl Session {
             .await?;
         Ok(record)
     }
+}
+
+/// The CPU engine for the model file `source` reads.
+fn cpu_engine(source: &dyn ModelSource) -> Result<sclab_engine::CpuBackend, EngineError> {
+    Ok(sclab_engine::load_gguf(source.open()?)?.backend)
 }
