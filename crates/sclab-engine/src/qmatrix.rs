@@ -29,7 +29,8 @@ enum QData {
     Q4K(Vec<BlockQ4K>),
     Q5K(Vec<BlockQ5K>),
     Q6K(Vec<BlockQ6K>),
-    /// Q8_0 or Q4_0 rearranged for the interleaved kernel (16-bit activations), where the CPU has it.
+    /// Q8_0, Q4_0, Q5_0, Q4_K, Q5_K or Q6_K rearranged for the interleaved kernel (16-bit
+    /// activations), where the CPU has it.
     Interleaved(Interleaved),
 }
 
@@ -91,19 +92,19 @@ impl QMatrix {
             return Err(ModelError::BadTensor { tensor: name.to_owned(), detail }.into());
         }
         let n_blocks = rows * cols / dtype.block_size();
+        let interleavable = Format::from_dtype(dtype).zip(interleaved::detect()).filter(|_| rows.is_multiple_of(8));
+        if let Some((format, isa)) = interleavable {
+            let mut bytes = vec![0u8; n_blocks * dtype.type_size()];
+            fill(&mut bytes)?;
+            let data = QData::Interleaved(Interleaved::from_gguf_bytes(isa, format, &bytes, rows, cols));
+            return Ok(Self { rows, cols, dtype, data });
+        }
         let data = match dtype {
             GgmlDType::F32 => QData::F32(read_blocks(n_blocks, fill)?),
             GgmlDType::F16 => QData::F16(read_blocks(n_blocks, fill)?),
             GgmlDType::Q4_1 => QData::Q4_1(read_blocks(n_blocks, fill)?),
             GgmlDType::Q5_0 => QData::Q5_0(read_blocks(n_blocks, fill)?),
             GgmlDType::Q5_1 => QData::Q5_1(read_blocks(n_blocks, fill)?),
-            GgmlDType::Q8_0 | GgmlDType::Q4_0 if rows.is_multiple_of(8) && interleaved::detect().is_some() => {
-                let isa = interleaved::detect().expect("checked in the guard");
-                let format = if dtype == GgmlDType::Q8_0 { Format::Q8_0 } else { Format::Q4_0 };
-                let mut bytes = vec![0u8; n_blocks * dtype.type_size()];
-                fill(&mut bytes)?;
-                QData::Interleaved(Interleaved::from_gguf_bytes(isa, format, &bytes, rows, cols))
-            }
             GgmlDType::Q8_0 => QData::Q8_0(read_blocks(n_blocks, fill)?),
             GgmlDType::Q4_0 => QData::Q4_0(read_blocks(n_blocks, fill)?),
             GgmlDType::Q2K => QData::Q2K(read_blocks(n_blocks, fill)?),

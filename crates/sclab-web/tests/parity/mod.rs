@@ -1,7 +1,11 @@
 //! What both engines — native and compiled to wasm — compute on the tiny model, compared with
-//! one recorded reference (`tiny_reference.json`, written by the native test with
-//! `SCLAB_BLESS=1`): so the browser's engine agrees with the native one.
+//! recorded references (`tiny_reference.json`, and `tiny_reference_kquants.json` for the
+//! formats of the common GGUF mixes; written by the native test with `SCLAB_BLESS=1`): so the
+//! browser's engine agrees with the native one, kernel by kernel.
 
+use std::collections::BTreeMap;
+
+use candle_core::quantized::GgmlDType;
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams};
 use sclab_engine::LoadedModel;
 use sclab_model::Message;
@@ -9,6 +13,10 @@ use sclab_testkit::{tiny_model_bytes, TinySpec};
 use serde::{Deserialize, Serialize};
 
 pub const REFERENCE: &str = include_str!("../tiny_reference.json");
+/// Per format of [`K_QUANT_FORMATS`] (by its debug name), on [`k_quant_model`].
+pub const K_QUANT_REFERENCES: &str = include_str!("../tiny_reference_kquants.json");
+pub const K_QUANT_FORMATS: [GgmlDType; 4] = [GgmlDType::Q5_0, GgmlDType::Q4K, GgmlDType::Q5K, GgmlDType::Q6K];
+pub type References = BTreeMap<String, Reference>;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Reference {
@@ -19,8 +27,17 @@ pub struct Reference {
 }
 
 pub fn tiny_model() -> LoadedModel {
-    let spec = TinySpec { dtype: candle_core::quantized::GgmlDType::Q8_0, ..Default::default() };
-    let bytes = tiny_model_bytes(&spec);
+    load(&TinySpec { dtype: GgmlDType::Q8_0, ..Default::default() })
+}
+
+/// The tiny model in `dtype`, 256 wide: the k-quants' super-block.
+pub fn k_quant_model(dtype: GgmlDType) -> LoadedModel {
+    let shape = sclab_testkit::Shape { hidden: 256, layers: 2, heads: 4, kv_heads: 2, ffn: 512, vocab: 0 };
+    load(&TinySpec { dtype, shape, ..Default::default() })
+}
+
+fn load(spec: &TinySpec) -> LoadedModel {
+    let bytes = tiny_model_bytes(spec);
     sclab_engine::load_from_reader("tiny.gguf", Box::new(std::io::Cursor::new(bytes))).unwrap()
 }
 
