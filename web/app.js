@@ -89,7 +89,7 @@ async function run(event) {
 /** After a hard cancel (no shared flag) the fresh worker needs the model again. */
 async function reopen() {
   const { modelInfo } = state;
-  const info = await client.request('open', { source: modelInfo.source ?? 'default', file: modelInfo.file, engine: $('engine').value });
+  const info = await client.request('open', { ...modelInfo.choice, engine: $('engine').value });
   state.modelInfo = { ...modelInfo, ...info };
 }
 
@@ -108,22 +108,41 @@ async function changeEngine() {
   }
 }
 
-async function openModel(source, file) {
+/** The staged models in the selector, and the visitor's own file once one is loaded. */
+async function fillModels() {
+  // Not staged: the selector stays empty and opening the default model says why.
+  state.models = await client.request('models', {}).catch(() => []);
+  const options = state.models.map(({ id, description, bytes }) => new Option(`${description} — ${(bytes / 2 ** 20).toFixed(0)} MiB`, id));
+  $('model-choice').replaceChildren(...options);
+}
+
+/** Show `choice` in the selector: a staged model, or an entry for the visitor's file. */
+function showChoice(choice) {
+  $('model-choice').querySelector('option[value=""]')?.remove();
+  if (choice.source === 'file') $('model-choice').add(new Option(`Your own: ${choice.file.name}`, ''));
+  $('model-choice').value = choice.source === 'file' ? '' : choice.model;
+}
+
+/** Load a staged model (`{source: 'staged', model: id}`) or the visitor's file (`{source: 'file', file}`). */
+async function openModel(choice) {
   $('run').disabled = true;
   const previous = state.modelInfo;
+  const staged = state.models.find((m) => m.id === choice.model);
   try {
-    const info = await client.request('open', { source, file, engine: $('engine').value });
-    state.modelInfo = { ...info, source, file };
-    showModel(info);
+    const info = await client.request('open', { ...choice, engine: $('engine').value });
+    state.modelInfo = { ...info, choice };
+    showChoice(choice);
+    showModel(info, staged?.licence ?? "your file's own terms");
+    if (staged) localStorage.setItem('sclab-model', staged.id);
     showNotice(info.isolated ? '' : 'This page is not cross-origin isolated, so Cancel restarts the engine.');
     $('run').disabled = state.running;
     preview();
   } catch (e) {
-    const name = file?.name ?? 'the model';
+    const name = choice.file?.name ?? staged?.description ?? 'the model';
     $('model-status').textContent = `Could not load ${name}.`;
     showNotice(`Could not load ${name}: ${e.message}`);
-    // The engine let go of the previous model to make room; take it back.
-    if (previous && previous.source !== source) await openModel(previous.source, previous.file);
+    // The engine let go of the previous model to make room; take it back (once).
+    if (previous && previous.choice !== choice) await openModel(previous.choice);
   }
 }
 
@@ -149,7 +168,9 @@ async function start() {
   if (runs.length) showRun(runs[0]);
   else redraw();
   $('engine').value = localStorage.getItem('sclab-engine') ?? 'auto';
-  openModel('default');
+  await fillModels();
+  const saved = localStorage.getItem('sclab-model');
+  openModel({ source: 'staged', model: state.models.some((m) => m.id === saved) ? saved : state.models[0]?.id });
 }
 
 $('controls').addEventListener('submit', run);
@@ -173,7 +194,11 @@ for (const id of ['limit', 'offset', 'subset', 'seed', 'rounds', 'samples', 'clu
 $('engine').addEventListener('change', changeEngine);
 $('model-file').addEventListener('change', () => {
   const file = $('model-file').files[0];
-  if (file) openModel('file', file);
+  if (file) openModel({ source: 'file', file });
+});
+$('model-choice').addEventListener('change', () => {
+  const id = $('model-choice').value;
+  if (id && !state.running) openModel({ source: 'staged', model: id });
 });
 $('compare').addEventListener('change', async () => {
   const id = $('compare').value;

@@ -5,7 +5,7 @@ import { LabClient } from './lab-client.js';
 
 async function ours(prompt, steps, batch) {
   const client = new LabClient({ onEvent() {}, onStatus() {} });
-  const info = await client.request('open', { source: 'default' });
+  const info = await client.request('open', { source: 'staged' });
   await client.request('bench', { prompt, steps: 8, batch: 1 }); // warm-up
   const single = await client.request('bench', { prompt, steps, batch: 1 });
   const batched = await client.request('bench', { prompt, steps, batch });
@@ -34,7 +34,7 @@ window.sclabBench = async ({ prompt, steps, batch, wllamaBase }) => {
     user_agent: navigator.userAgent,
     isolated: crossOriginIsolated,
     ours: await ours(prompt, steps, batch),
-    wllama: await wllama(prompt, steps, wllamaBase, manifest.model.url),
+    wllama: await wllama(prompt, steps, wllamaBase, manifest.models[0].url),
   };
   document.getElementById('result').textContent = JSON.stringify(result, null, 2);
   return result;

@@ -14,6 +14,8 @@ export const state = {
   // The compared run's condition in words ("neutral review", …), its series' legend.
   comparisonLabel: '',
   modelInfo: null,
+  /** The models staged on the server ({id, description, bytes, licence}), for the selector. */
+  models: [],
   running: false,
 };
 

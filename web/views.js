@@ -130,11 +130,12 @@ export function showStatus({ text, done, total }) {
 }
 
 /** The loaded model's description. */
-export function showModel(info) {
+export function showModel(info, licence) {
   $('info-name').textContent = `${info.name} (${(info.bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${info.sha256.slice(0, 12)}…)`;
   $('info-shape').textContent = `${info.architecture}, ${info.layers} layers, hidden ${info.hidden_size}, vocabulary ${info.vocab_size}, context ${info.context_length}`;
   showEngine(info);
   $('info-memory').textContent = `${(info.wasm_memory_bytes / 2 ** 20).toFixed(0)} MiB of wasm memory after loading`;
+  $('info-licence').textContent = licence;
   $('model-info').hidden = false;
   $('model-status').textContent = `Ready: ${info.name}`;
 }
@@ -156,7 +157,7 @@ export function showRunning() {
   const { running, modelInfo, current } = state;
   $('run').disabled = running || !modelInfo;
   $('cancel').disabled = !running;
-  $('engine').disabled = running;
+  for (const id of ['engine', 'model-choice', 'model-file']) $(id).disabled = running;
   $('run-progress').hidden = !running;
   $('run-status').textContent = running ? 'starting…' : current ? `run ${current.status}` : '';
 }

@@ -41,7 +41,13 @@ async function place(engine) {
   return { ...lab.info(), reason };
 }
 
-async function open({ source, file, engine }) {
+/** The models staged on this server, for the page's selector (the first is the default). */
+async function models() {
+  const m = await getManifest();
+  return m.models.map(({ id, description, bytes, licence }) => ({ id, description, bytes, licence }));
+}
+
+async function open({ source, model: wanted, file, engine }) {
   await ready;
   const m = await getManifest();
   const classifier = await Promise.all([
@@ -54,8 +60,9 @@ async function open({ source, file, engine }) {
     blob = file;
     name = file.name;
   } else {
-    name = m.model.name;
-    blob = await cachedBlob(m.model.url, (done, total) => status(`downloading ${name}`, done, total || m.model.bytes));
+    const model = m.models.find((staged) => staged.id === wanted) ?? m.models[0];
+    name = model.name;
+    blob = await cachedBlob(model.url, (done, total) => status(`downloading ${name}`, done, total || model.bytes));
   }
   status(`reading ${name}`);
   if (lab) lab.free();
@@ -112,6 +119,7 @@ async function run({ config, cancel }) {
 }
 
 const handlers = {
+  models,
   open,
   engine: async ({ engine }) => {
     if (!lab) throw new Error('no model is loaded');

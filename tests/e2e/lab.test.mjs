@@ -65,6 +65,8 @@ async function runAndWait(page) {
 const points = (page, selector) => page.$eval(selector, (e) => JSON.parse(e.dataset.points));
 
 before(async () => {
+  // The opt-in second model, so that `sclab serve` stages it beside the default one.
+  execFileSync(join(ROOT, 'target/release/sclab'), ['assets', '--model', 'qwen2.5-coder-0.5b'], { stdio: 'inherit' });
   const port = await freePort();
   base = `http://127.0.0.1:${port}/`;
   server = spawn(join(ROOT, 'target/release/sclab'), ['serve', '--port', String(port), '--root', ROOT], {
@@ -258,6 +260,43 @@ test('a damaged shared link and bad model files are explained, and the lab keeps
     { timeout: 120_000 },
   );
   assert.match(await page.textContent('#info-name'), /^SmolLM2/);
+  await page.close();
+});
+
+test('an installed second model is offered beside the default, runs, and is named in the results', async () => {
+  const page = await openPage();
+  const choices = await page.$$eval('#model-choice option', (options) => options.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(choices, [
+    ['smollm2-135m', 'SmolLM2-135M-Instruct, Q8_0 — 138 MiB'],
+    ['qwen2.5-coder-0.5b', 'Qwen2.5-Coder-0.5B-Instruct, Q4_K_M mix — 469 MiB'],
+  ]);
+  await page.selectOption('#model-choice', 'qwen2.5-coder-0.5b');
+  await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready: Qwen'), null, {
+    timeout: RUN_TIMEOUT,
+  });
+  assert.match(await page.textContent('#info-shape'), /^qwen2, 24 layers, hidden 896/);
+  assert.match(await page.textContent('#info-licence'), /upstream model is Apache-2\.0/);
+  await page.selectOption('#task', 'custom');
+  await page.fill('#prompt', 'Name a colour.');
+  await page.fill('#rounds', '1');
+  await page.fill('#samples', '0');
+  await page.fill('#max-tokens', '8');
+  await runAndWait(page);
+  const model = await page.evaluate(async () => {
+    const open = indexedDB.open('sclab', 1);
+    const db = await new Promise((r) => (open.onsuccess = () => r(open.result)));
+    const store = db.transaction('runs').objectStore('runs');
+    const runs = await new Promise((r) => (store.getAll().onsuccess = (e) => r(e.target.result)));
+    return runs.find((r) => r.config.prompt === 'Name a colour.').header.model;
+  });
+  assert.equal(model.name, 'Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf');
+  assert.equal(model.sha256, '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32');
+  // Back to the default model, which the page remembers for the next visit.
+  await page.selectOption('#model-choice', 'smollm2-135m');
+  await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready: SmolLM2'), null, {
+    timeout: RUN_TIMEOUT,
+  });
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 

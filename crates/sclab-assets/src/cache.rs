@@ -59,6 +59,10 @@ impl Cache {
     pub fn model(&self, quant: Quant) -> PathBuf {
         self.models().join(format!("SmolLM2-135M-Instruct.{}.gguf", quant.label().to_uppercase()))
     }
+    /// An opt-in model's joined file (`prepare_model`).
+    pub fn opt_in_model(&self, model: &crate::models::PinnedModel) -> PathBuf {
+        self.models().join(model.file)
+    }
     pub fn toxicity(&self) -> PathBuf {
         self.root.join("toxicity")
     }

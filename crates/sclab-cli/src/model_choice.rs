@@ -1,8 +1,10 @@
-//! Which model file a command runs: `--model PATH`, or the default SmolLM2 in the chosen
-//! quantization, fetched on first use.
+//! Which model file a command runs: `--model PATH` or `--model NAME` (a model the lab knows,
+//! fetched on first use), or the default SmolLM2 in the chosen quantization.
 
 use std::path::{Path, PathBuf};
 
+use anyhow::bail;
+use sclab_assets::models::{self, DEFAULT_MODEL};
 use sclab_assets::{Cache, Quant};
 
 pub use crate::backend_choice::BackendArg;
@@ -40,7 +42,8 @@ impl From<QuantArg> for Quant {
 
 #[derive(clap::Args, Clone)]
 pub struct ModelArgs {
-    /// A Llama or Qwen2 GGUF file; default: the bundled SmolLM2-135M-Instruct.
+    /// A Llama or Qwen2 GGUF file, or a model's name: smollm2-135m (the default) or
+    /// qwen2.5-coder-0.5b (fetched on first use).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Quantization of the default model (Q8_0 keeps the shipped model's answers).
@@ -59,10 +62,38 @@ impl ModelArgs {
 
     pub fn path(&self) -> anyhow::Result<PathBuf> {
         match &self.model {
-            Some(path) => Ok(path.clone()),
+            Some(model) => model_path(model, self.quant),
             None => default_model(self.quant.into()),
         }
     }
+}
+
+/// The file `--model` names: a model the lab knows by name (an opt-in one is fetched on first
+/// use), else a path. A name wins over a file of the same name in the working directory
+/// (write `./NAME` for the file).
+pub fn model_path(model: &Path, quant: QuantArg) -> anyhow::Result<PathBuf> {
+    let name = model.to_str().unwrap_or_default();
+    if name == DEFAULT_MODEL {
+        return default_model(quant.into());
+    }
+    if let Some(pinned) = models::opt_in(name) {
+        let cache = Cache::from_env();
+        let path = cache.opt_in_model(pinned);
+        if !path.exists() {
+            eprintln!(
+                "fetching {} — {} — into {} (first use)…",
+                pinned.name,
+                pinned.description,
+                cache.root().display()
+            );
+            sclab_assets::prepare_model(&cache, pinned)?;
+        }
+        return Ok(path);
+    }
+    if !model.exists() {
+        bail!("no model file {} (and no model of that name: {})", model.display(), models::names().join(", "));
+    }
+    Ok(model.to_owned())
 }
 
 /// The default model's file, running the asset step first if it is missing.

@@ -21,7 +21,7 @@ use sclab_core::{Backend, ForwardRequest, LogitPositions};
 use sclab_model::Message;
 use serde::Serialize;
 
-use crate::model_choice::{default_model, BackendArg, QuantArg};
+use crate::model_choice::{default_model, model_path, BackendArg, QuantArg};
 
 const PROMPT: &str = "A teacher asks her class to read a short story about two neighbours who argue \
 over a fence, then to write one paragraph on how each neighbour could have listened better. \
@@ -50,7 +50,9 @@ pub struct Args {
     /// Measure one rtp item × 10 rounds × K = 5 end to end against the naive way instead.
     #[arg(long)]
     experiment: bool,
-    /// With --experiment: a Llama or Qwen2 GGUF instead of the default model (in the first --quant).
+    /// A model's name (qwen2.5-coder-0.5b) or a Llama / Qwen2 GGUF instead of the default model's
+    /// --quant files: against candle-transformers' stock model of its architecture (with
+    /// --experiment: the experiment on it).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Measure the lab's wasm engine against wllama in headless Chromium instead (needs
@@ -80,7 +82,10 @@ struct Speeds {
 
 #[derive(Serialize)]
 struct QuantResult {
+    /// The default model's quantization, or the `--model` given.
     quant: String,
+    /// The candle-transformers model it is measured against.
+    stock_model: String,
     model_bytes: u64,
     /// Multiply-adds per token in the weight matrices.
     weight_macs: usize,
@@ -133,12 +138,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let memory_read_gb_s = memory_read_bandwidth();
     let mut results = Vec::new();
-    for &quant in &args.quant {
-        let path = default_model(quant.into())?;
+    let models = match &args.model {
+        Some(model) => vec![(model.display().to_string(), model_path(model, args.quant[0])?)],
+        None => args
+            .quant
+            .iter()
+            .map(|&q| Ok((format!("{q:?}"), default_model(q.into())?)))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    for (label, path) in models {
         let mut model = sclab_engine::load(&path)?;
         let prompt = model.chat_tokens(&[Message::user(PROMPT)])?;
         let ours = best_of(args.repeats, || measure_ours(&mut model.backend, &prompt, &args))?;
-        let stock = best_of(args.repeats, || measure_stock(&path, &prompt, &args))?;
+        let architecture = model.backend.model().config.architecture.clone();
+        let stock = best_of(args.repeats, || measure_stock(&path, &architecture, &prompt, &args))?;
         let model_bytes = std::fs::metadata(&path)?.len();
         let weight_macs = model.backend.model().weight_macs();
         let ratio = Speeds {
@@ -147,7 +160,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             batch_decode_tok_s: ours.batch_decode_tok_s / stock.batch_decode_tok_s,
         };
         let result = QuantResult {
-            quant: format!("{quant:?}"),
+            quant: label,
+            stock_model: stock_name(&architecture),
             model_bytes,
             weight_macs,
             prompt_tokens: prompt.len(),
@@ -249,12 +263,38 @@ fn measure_ours<B: Backend>(backend: &mut B, prompt: &[u32], args: &Args) -> any
     Ok(Speeds { prefill_tok_s, decode_tok_s, batch_decode_tok_s })
 }
 
-fn measure_stock(path: &Path, prompt: &[u32], args: &Args) -> anyhow::Result<Speeds> {
+/// candle-transformers' model for `architecture`: `forward(tokens, position)` gives the last
+/// position's logits per batch row.
+enum Stock {
+    Llama(candle_transformers::models::quantized_llama::ModelWeights),
+    Qwen2(candle_transformers::models::quantized_qwen2::ModelWeights),
+}
+
+impl Stock {
+    fn forward(&mut self, input: &Tensor, position: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Stock::Llama(m) => m.forward(input, position),
+            Stock::Qwen2(m) => m.forward(input, position),
+        }
+    }
+}
+
+fn stock_name(architecture: &str) -> String {
+    let module = if architecture == "qwen2" { "quantized_qwen2" } else { "quantized_llama" };
+    format!("candle-transformers {module}")
+}
+
+fn measure_stock(path: &Path, architecture: &str, prompt: &[u32], args: &Args) -> anyhow::Result<Speeds> {
     let device = Device::Cpu;
-    let load = || -> anyhow::Result<ModelWeights> {
+    let load = || -> anyhow::Result<Stock> {
         let mut file = std::fs::File::open(path)?;
         let content = candle_core::quantized::gguf_file::Content::read(&mut file)?;
-        Ok(ModelWeights::from_gguf(content, &mut file, &device)?)
+        Ok(match architecture {
+            "qwen2" => Stock::Qwen2(candle_transformers::models::quantized_qwen2::ModelWeights::from_gguf(
+                content, &mut file, &device,
+            )?),
+            _ => Stock::Llama(ModelWeights::from_gguf(content, &mut file, &device)?),
+        })
     };
     let last_argmax =
         |logits: &Tensor, row: usize| -> anyhow::Result<u32> { Ok(argmax(&logits.get(row)?.to_vec1::<f32>()?) as u32) };
@@ -349,14 +389,15 @@ fn markdown_rows(r: &QuantResult) -> Vec<String> {
 fn markdown(report: &Report) -> String {
     let mut out = format!(
         "## {} — {} ({} threads)\n\n`sclab bench`: {} decoded tokens, batch K = {}, prompt of {} tokens; best of repeated runs. \
-Measured memory read bandwidth: {:.1} GB/s.\n\n| quant | figure | sclab | stock candle `quantized_llama` | ratio |\n|---|---|---|---|---|\n",
+Measured memory read bandwidth: {:.1} GB/s. Stock: {}.\n\n| model | figure | sclab | stock candle | ratio |\n|---|---|---|---|---|\n",
         report.date,
         report.machine,
         report.threads,
         report.tokens,
         report.batch,
         report.results.first().map_or(0, |r| r.prompt_tokens),
-        report.memory_read_gb_s
+        report.memory_read_gb_s,
+        report.results.first().map_or(String::new(), |r| format!("`{}`", r.stock_model)),
     );
     for r in &report.results {
         out += &(markdown_rows(r).join("\n") + "\n");

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sclab_assets::{Cache, Quant};
+use sclab_assets::manifest::SMOLLM2;
+use sclab_assets::models::{DEFAULT_DESCRIPTION, DEFAULT_MODEL, OPT_IN_MODELS};
+use sclab_assets::Cache;
 use sclab_core::experiment::ExperimentConfig;
 use sclab_core::tasks::TaskId;
 use serde_json::{json, Map, Value};
@@ -15,22 +17,46 @@ use crate::model_choice::{ensure_asset, ModelArgs, QuantArg};
 
 /// Stage everything under `root/static/assets` and return the manifest written there.
 pub fn stage(root: &Path) -> anyhow::Result<Value> {
-    let args = ModelArgs::default_on_cpu(QuantArg::Q8_0);
-    let mut lab = Lab::open(&args)?;
     let cache = Cache::from_env();
     let out = root.join("static").join("assets");
     std::fs::create_dir_all(out.join("datasets"))?;
     std::fs::create_dir_all(out.join("concepts"))?;
     let stage = |from: &Path, to: &str| -> anyhow::Result<Value> { link(from, &out.join(to)).map(|v| json!(v)) };
 
-    let model_path = cache.model(Quant::Q8_0);
-    let model_name = file_name(&model_path);
-    let model = json!({
-        "url": stage(&model_path, &model_name)?,
-        "name": model_name,
-        "bytes": model_path.metadata()?.len(),
-        "sha256": lab.session.model_sha256,
-    });
+    // The default model first, then every opt-in model installed (`sclab assets --model`), each
+    // with its tasks' concepts measured here once, so the page need not measure them.
+    let installed = OPT_IN_MODELS.into_iter().filter(|m| cache.opt_in_model(m).exists());
+    let mut models = Vec::new();
+    let mut concepts = Map::new();
+    for (id, description, licence) in std::iter::once((DEFAULT_MODEL, DEFAULT_DESCRIPTION, SMOLLM2.licence))
+        .chain(installed.map(|m| (m.name, m.description, m.licence)))
+    {
+        let args = ModelArgs { model: Some(PathBuf::from(id)), ..ModelArgs::default_on_cpu(QuantArg::Q8_0) };
+        let path = args.path()?;
+        let mut lab = Lab::open(&args)?;
+        let name = file_name(&path);
+        models.push(json!({
+            "id": id,
+            "description": description,
+            "licence": licence,
+            "url": stage(&path, &name)?,
+            "name": name,
+            "bytes": path.metadata()?.len(),
+            "sha256": lab.session.model_sha256,
+        }));
+        // Each task's own concept at its answer prefix, keyed as the page looks them up.
+        for task in TaskId::ALL {
+            let config = ExperimentConfig::for_task(task);
+            let (concept, prefix) = (config.concept(), config.concept_prefix());
+            let key = lab.session.concept_key(concept, &prefix);
+            if concepts.contains_key(&key) {
+                continue;
+            }
+            lab.concept(concept, &prefix)?;
+            let file = lab.concept_file(concept, &prefix);
+            concepts.insert(key, stage(&file, &format!("concepts/{}", file_name(&file)))?);
+        }
+    }
     let toxicity = cache.toxicity();
     let classifier = json!({
         "weights": stage(&toxicity.join(sclab_engine::toxicity::WEIGHTS_FILE), "toxicity.safetensors")?,
@@ -53,25 +79,13 @@ pub fn stage(root: &Path) -> anyhow::Result<Value> {
             datasets.insert(name.clone(), stage(&path, &format!("datasets/{name}.jsonl"))?);
         }
     }
-    // Each task's own concept at its answer prefix, keyed as the page looks them up.
-    let mut concepts = Map::new();
-    for task in TaskId::ALL {
-        let config = ExperimentConfig::for_task(task);
-        let (concept, prefix) = (config.concept(), config.concept_prefix());
-        let key = lab.session.concept_key(concept, &prefix);
-        if concepts.contains_key(&key) {
-            continue;
-        }
-        lab.concept(concept, &prefix)?;
-        let file = lab.concept_file(concept, &prefix);
-        concepts.insert(key, stage(&file, &format!("concepts/{}", file_name(&file)))?);
-    }
     let manifest = json!({
-        "model": model,
+        // The page's model selector, in this order; the first is what it loads unasked.
+        "models": models,
         "classifier": classifier,
         "embedder": embedder,
         "datasets": datasets,
-        // Measured on the default model only; the page measures a visitor's own model itself.
+        // Measured on the staged models only; the page measures a visitor's own model itself.
         "concepts": concepts,
     });
     let text = serde_json::to_vec_pretty(&manifest)?;
