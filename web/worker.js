@@ -105,7 +105,7 @@ async function prepare(config) {
     config,
     (key) => (m.concepts[key] ? cachedText(m.concepts[key]) : recall(`concept-${key}`)),
     (key, json) => remember(`concept-${key}`, json),
-    () => status(`measuring the ${needs.concept} concept on this model (once per model and task format)…`),
+    (done, total) => status(`measuring the ${needs.concept} concept on this model (once per model and task format)`, done, total),
   );
   status('');
   return needs;

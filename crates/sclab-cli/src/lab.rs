@@ -83,11 +83,14 @@ impl Lab {
         let rows = dataset_rows(&self.cache)?;
         let store = ConceptFiles(&self.cache);
         let name = self.session.model_name.clone();
-        let announce = || {
-            eprintln!(
-                "measuring the {} concept at the answer prefix {answer_prefix:?} on {name} (once per model)…",
-                concept.name()
-            )
+        let announce = |done: usize, total: usize| {
+            if done == 0 {
+                eprintln!(
+                    "measuring the {} concept at the answer prefix {answer_prefix:?} on {name} ({total} texts, once \
+                     per model)…",
+                    concept.name()
+                )
+            }
         };
         let measured = self.session.ensure_concept(concept, answer_prefix, &rows, &store, announce);
         Ok(pollster::block_on(measured)?)

@@ -71,10 +71,20 @@ fn rounds_are_measured_in_order_and_reproducibly() {
     let classifier = classifier();
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
     let prefix = config(1).concept_prefix();
-    let concept =
-        block_on(ConceptModel::measure(&mut model.backend, &codec, Concept::Harmfulness, &prefix, &rows, 0)).unwrap();
+    let mut progress = Vec::new();
+    let concept = block_on(ConceptModel::measure(
+        &mut model.backend,
+        &codec,
+        Concept::Harmfulness,
+        &prefix,
+        &rows,
+        0,
+        &mut |done, total| progress.push((done, total)),
+    ))
+    .unwrap();
     assert_eq!((concept.directions.layers.len(), concept.answer_prefix.as_str()), (LAYERS, "Answer:"));
     assert_eq!(concept.texts_per_side, (6, 6));
+    assert_eq!(progress, vec![(0, 12), (6, 12), (12, 12)], "one step per batch of texts read");
     let instruments = Instruments { toxicity: &classifier, embedder: None, concept: Some(&concept) };
 
     let run = |model: &mut LoadedModel, seed: u64| {
@@ -148,7 +158,8 @@ fn rounds_are_measured_in_order_and_reproducibly() {
     // A concept read at another answer prefix is refused rather than scored at the wrong place.
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
     let elsewhere =
-        block_on(ConceptModel::measure(&mut model.backend, &codec, Concept::Harmfulness, "", &rows, 0)).unwrap();
+        block_on(ConceptModel::measure(&mut model.backend, &codec, Concept::Harmfulness, "", &rows, 0, &mut |_, _| {}))
+            .unwrap();
     let instruments = Instruments { concept: Some(&elsewhere), ..instruments };
     let err = block_on(experiment.run_item(&mut model.backend, &codec, &other, &instruments, &|| false, &mut |_| {}))
         .unwrap_err();

@@ -162,7 +162,7 @@ impl Session {
         prefix: &str,
         rows: &Rows<'_>,
         store: &impl ConceptStore,
-        on_measuring: impl FnOnce(),
+        mut on_measuring: impl FnMut(usize, usize),
     ) -> Result<&ConceptModel, LabError> {
         if self.concept(concept, prefix).is_err() {
             let key = self.concept_key(concept, prefix);
@@ -171,11 +171,11 @@ impl Session {
                 None => false,
             };
             if !stored {
-                on_measuring();
                 let codec = ChatCodec { tokenizer: &self.tokenizer, template: &self.template };
-                let measured = ConceptModel::measure(&mut self.backend, &codec, concept, prefix, rows, 0)
-                    .await
-                    .map_err(|e| LabError::Experiment(e.into()))?;
+                let measured =
+                    ConceptModel::measure(&mut self.backend, &codec, concept, prefix, rows, 0, &mut on_measuring)
+                        .await
+                        .map_err(|e| LabError::Experiment(e.into()))?;
                 let json = serde_json::to_string(&measured).map_err(|e| LabError::ConceptFile(e.to_string()))?;
                 store.save(&key, &json).await.map_err(LabError::ConceptFile)?;
                 self.concepts.insert((concept, prefix.to_owned()), measured);

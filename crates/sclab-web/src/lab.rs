@@ -204,7 +204,8 @@ impl WebLab {
 
     /// Make the concept `config` needs ready: loaded, or `load(key)` resolves to its JSON (the
     /// staged manifest's or the page's cache), or it is measured now on this model (slow: a
-    /// forward pass over its contrast texts; `on_measuring()` is called first) and handed to
+    /// forward pass over its contrast texts; `on_measuring(done, total)` hears how many are
+    /// read, from `(0, total)` on) and handed to
     /// `save(key, json)`. The key names the model file, the concept, the answer prefix it is
     /// read at and the measuring code's version, so a stale direction is never reused.
     // The borrow is held across awaits on purpose: a second call meanwhile gets `busy()`.
@@ -221,7 +222,9 @@ impl WebLab {
         let inner = &mut *guard;
         let rows = |name: &str| dataset(&inner.datasets, name);
         let store = PageConcepts { load: &load, save: &save };
-        let measuring = || drop(on_measuring.call0(&JsValue::NULL));
+        let measuring = |done: usize, total: usize| {
+            drop(on_measuring.call2(&JsValue::NULL, &(done as u32).into(), &(total as u32).into()))
+        };
         let (concept, prefix) = (config.concept(), config.concept_prefix());
         inner.session.ensure_concept(concept, &prefix, &rows, &store, measuring).await.map_err(error)?;
         Ok(())

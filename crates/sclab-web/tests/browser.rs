@@ -253,8 +253,12 @@ async fn a_concept_of_an_older_measuring_version_is_measured_again() {
         store.set(&key, &json);
     });
     let measuring_log = measuring.clone();
-    let on_measuring = Closure::<dyn Fn()>::new(move || {
-        measuring_log.push(&JsValue::TRUE);
+    // One entry per measurement: its progress reports, `[done, total]` each.
+    let on_measuring = Closure::<dyn Fn(u32, u32)>::new(move |done: u32, total: u32| {
+        if done == 0 {
+            measuring_log.push(&Array::new());
+        }
+        measuring_log.at(-1).unchecked_into::<Array>().push(&Array::of2(&done.into(), &total.into()));
     });
     let (l, s, m) = (
         load_fn.as_ref().unchecked_ref::<Function>(),
@@ -265,6 +269,16 @@ async fn a_concept_of_an_older_measuring_version_is_measured_again() {
     lab.ensure_concept(config.clone(), l.clone(), s.clone(), m.clone()).await.unwrap();
     assert_eq!(asked.to_vec(), vec![JsValue::from(current.clone())], "only the current key is asked for");
     assert_eq!(measuring.length(), 1, "measured again");
+    let reports: Vec<(u32, u32)> = Array::from(&measuring.at(0))
+        .iter()
+        .map(|r| {
+            let r = Array::from(&r);
+            (r.at(0).as_f64().unwrap() as u32, r.at(1).as_f64().unwrap() as u32)
+        })
+        .collect();
+    let total = reports[0].1;
+    assert!(total > 0 && reports.len() > 2, "{reports:?}");
+    assert_eq!((reports[0].0, reports.last().unwrap().0), (0, total), "progress from nothing to every text read");
     let saved = stored.get(&current.clone().into()).as_string().expect("saved under the current key");
     let saved: ConceptModel = serde_json::from_str(&saved).unwrap();
     assert_eq!((saved.concept, saved.directions.layers.len()), (Concept::Harmfulness, LAYERS));

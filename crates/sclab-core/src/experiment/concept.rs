@@ -119,6 +119,7 @@ pub async fn last_token_states<B: Backend, F: ChatFormat>(
     format: &F,
     texts: &[String],
     answer_prefix: &str,
+    on_batch: &mut dyn FnMut(usize),
 ) -> Result<Vec<Vec<Vec<f32>>>, ProtocolError> {
     let mut states = Vec::with_capacity(texts.len());
     for chunk in texts.chunks(BATCH) {
@@ -138,6 +139,7 @@ pub async fn last_token_states<B: Backend, F: ChatFormat>(
             backend.free(seq);
         }
         states.extend(result?.into_iter().map(|out| out.hidden.unwrap_or_default()));
+        on_batch(chunk.len());
     }
     Ok(states)
 }
@@ -192,6 +194,7 @@ impl ConceptModel {
     }
 
     /// Measure and fit a concept on a model: the slow step that callers cache.
+    /// `on_progress(done, total)` hears how many contrast texts are read, from `(0, total)` on.
     pub async fn measure<B: Backend, F: ChatFormat>(
         backend: &mut B,
         format: &F,
@@ -199,10 +202,17 @@ impl ConceptModel {
         answer_prefix: &str,
         rows: &Rows<'_>,
         seed: u64,
+        on_progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ConceptModel, ProtocolError> {
         let (negative, positive) = contrast_texts(concept, rows).map_err(|e| ProtocolError::Config(e.to_string()))?;
-        let negative = last_token_states(backend, format, &negative, answer_prefix).await?;
-        let positive = last_token_states(backend, format, &positive, answer_prefix).await?;
+        let (total, mut done) = (negative.len() + positive.len(), 0);
+        on_progress(0, total);
+        let mut on_batch = |n: usize| {
+            done += n;
+            on_progress(done, total);
+        };
+        let negative = last_token_states(backend, format, &negative, answer_prefix, &mut on_batch).await?;
+        let positive = last_token_states(backend, format, &positive, answer_prefix, &mut on_batch).await?;
         Self::fit(concept, answer_prefix, &negative, &positive, seed)
             .ok_or_else(|| ProtocolError::Config(format!("cannot fit the {} probe", concept.name())))
     }
