@@ -126,6 +126,8 @@ function showChoice(choice) {
 /** Load a staged model (`{source: 'staged', model: id}`) or the visitor's file (`{source: 'file', file}`). */
 async function openModel(choice) {
   $('run').disabled = true;
+  // One model at a time: the engine frees the loaded one to make room for the next.
+  for (const id of ['model-choice', 'model-file']) $(id).disabled = true;
   const previous = state.modelInfo;
   const staged = state.models.find((m) => m.id === choice.model);
   try {
@@ -143,6 +145,8 @@ async function openModel(choice) {
     showNotice(`Could not load ${name}: ${e.message}`);
     // The engine let go of the previous model to make room; take it back (once).
     if (previous && previous.choice !== choice) await openModel(previous.choice);
+  } finally {
+    for (const id of ['model-choice', 'model-file']) $(id).disabled = state.running;
   }
 }
 

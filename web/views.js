@@ -116,8 +116,9 @@ export async function refreshRuns() {
   return runs;
 }
 
-/** The model line under "Model": a status, or a download's progress. */
-export function showStatus({ text, done, total }) {
+/** The model line under "Model": a status, or the progress of a download (bytes) or of a
+ * measurement (`unit`: what is counted). */
+export function showStatus({ text, done, total, unit }) {
   const { modelInfo } = state;
   $('model-status').textContent = text || (modelInfo ? `Ready: ${modelInfo.name}` : 'Ready');
   const bar = $('model-progress');
@@ -125,7 +126,9 @@ export function showStatus({ text, done, total }) {
   if (total) {
     bar.max = total;
     bar.value = done;
-    $('model-status').textContent = `${text}: ${(done / 2 ** 20).toFixed(1)} of ${(total / 2 ** 20).toFixed(1)} MiB`;
+    $('model-status').textContent = unit
+      ? `${text}: ${done} of ${total} ${unit}`
+      : `${text}: ${(done / 2 ** 20).toFixed(1)} of ${(total / 2 ** 20).toFixed(1)} MiB`;
   }
 }
 

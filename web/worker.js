@@ -9,7 +9,8 @@ let lab = null;
 let manifest = null;
 const ready = init();
 
-const status = (text, done = null, total = null) => postMessage({ status: { text, done, total } });
+/** A status line; with `total`, progress in bytes, or in `unit`s when one is named. */
+const status = (text, done = null, total = null, unit = null) => postMessage({ status: { text, done, total, unit } });
 
 async function getManifest() {
   if (!manifest) {
@@ -105,7 +106,8 @@ async function prepare(config) {
     config,
     (key) => (m.concepts[key] ? cachedText(m.concepts[key]) : recall(`concept-${key}`)),
     (key, json) => remember(`concept-${key}`, json),
-    (done, total) => status(`measuring the ${needs.concept} concept on this model (once per model and task format)`, done, total),
+    (done, total) =>
+      status(`measuring the ${needs.concept} concept on this model (once per model and task format)`, done, total, 'texts'),
   );
   status('');
   return needs;

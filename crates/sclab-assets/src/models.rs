@@ -24,8 +24,8 @@ pub const DEFAULT_MODEL: &str = "smollm2-135m";
 /// The default model as the page stages it.
 pub const DEFAULT_DESCRIPTION: &str = "SmolLM2-135M-Instruct, Q8_0";
 
-/// Qwen2.5-Coder-0.5B-Instruct as shipped: a Q4_K_M mix (Q5_0, Q6_K and Q8_0 tensors), kept as
-/// it is because it is the lab's real k-quant file.
+/// Qwen2.5-Coder-0.5B-Instruct as shipped: a Q4_K_M mix (Q5_0, Q4_K, Q6_K and Q8_0 tensors),
+/// kept as it is because it is the lab's real k-quant file.
 pub const QWEN_CODER: PinnedModel = PinnedModel {
     name: "qwen2.5-coder-0.5b",
     description: "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M mix",

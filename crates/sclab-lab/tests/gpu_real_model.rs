@@ -75,7 +75,7 @@ fn the_default_model_answers_the_same_on_the_gpu() {
     same_on_gpu(&cache.model(Quant::Q8_0), &PROMPTS, 64, 2e-3);
 }
 
-/// The opt-in Qwen file as shipped (Q5_0, Q6_K, Q8_0): small, because lavapipe is slow.
+/// The opt-in Qwen file as shipped (Q5_0, Q4_K, Q6_K, Q8_0): small, because lavapipe is slow.
 #[test]
 #[ignore = "needs the opt-in model and a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_qwen_k_quant_mix_answers_the_same_on_the_gpu() {

@@ -87,6 +87,8 @@ struct QuantResult {
     /// The candle-transformers model it is measured against.
     stock_model: String,
     model_bytes: u64,
+    /// Bytes of weights one decoding step reads, as the engine holds them in memory.
+    weight_bytes: usize,
     /// Multiply-adds per token in the weight matrices.
     weight_macs: usize,
     prompt_tokens: usize,
@@ -118,6 +120,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         let result = page_experiment::measure(Path::new("."), &experiment_model(&args))?;
         return publish(&args, &result, page_experiment::markdown(&result));
+    }
+    if args.model.is_some() && (args.browser || matches!(args.backend, Some(BackendArg::Gpu | BackendArg::Auto))) {
+        bail!("--model is measured on the CPU engine against candle's stock model, or with --experiment: drop --browser and --backend");
     }
     if args.browser {
         let result = browser::measure(Path::new("."), args.tokens, args.batch)?;
@@ -154,6 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let stock = best_of(args.repeats, || measure_stock(&path, &architecture, &prompt, &args))?;
         let model_bytes = std::fs::metadata(&path)?.len();
         let weight_macs = model.backend.model().weight_macs();
+        let weight_bytes = model.backend.model().weight_bytes();
         let ratio = Speeds {
             prefill_tok_s: ours.prefill_tok_s / stock.prefill_tok_s,
             decode_tok_s: ours.decode_tok_s / stock.decode_tok_s,
@@ -161,11 +167,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         let result = QuantResult {
             quant: label,
-            stock_model: stock_name(&architecture),
+            stock_model: Stock::name(&architecture),
             model_bytes,
+            weight_bytes,
             weight_macs,
             prompt_tokens: prompt.len(),
-            ours_decode_gb_s: model_bytes as f64 * ours.decode_tok_s / 1e9,
+            ours_decode_gb_s: weight_bytes as f64 * ours.decode_tok_s / 1e9,
             batch_over_single: ours.batch_decode_tok_s / ours.decode_tok_s,
             ours,
             stock_candle: stock,
@@ -271,6 +278,27 @@ enum Stock {
 }
 
 impl Stock {
+    /// The stock model for a file of `architecture`: Qwen2's, else Llama's.
+    fn is_qwen2(architecture: &str) -> bool {
+        architecture == "qwen2"
+    }
+
+    fn name(architecture: &str) -> String {
+        let module = if Self::is_qwen2(architecture) { "quantized_qwen2" } else { "quantized_llama" };
+        format!("candle-transformers {module}")
+    }
+
+    fn load(path: &Path, architecture: &str, device: &Device) -> anyhow::Result<Self> {
+        use candle_transformers::models::quantized_qwen2;
+        let mut file = std::fs::File::open(path)?;
+        let content = candle_core::quantized::gguf_file::Content::read(&mut file)?;
+        Ok(if Self::is_qwen2(architecture) {
+            Stock::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, device)?)
+        } else {
+            Stock::Llama(ModelWeights::from_gguf(content, &mut file, device)?)
+        })
+    }
+
     fn forward(&mut self, input: &Tensor, position: usize) -> candle_core::Result<Tensor> {
         match self {
             Stock::Llama(m) => m.forward(input, position),
@@ -279,23 +307,9 @@ impl Stock {
     }
 }
 
-fn stock_name(architecture: &str) -> String {
-    let module = if architecture == "qwen2" { "quantized_qwen2" } else { "quantized_llama" };
-    format!("candle-transformers {module}")
-}
-
 fn measure_stock(path: &Path, architecture: &str, prompt: &[u32], args: &Args) -> anyhow::Result<Speeds> {
     let device = Device::Cpu;
-    let load = || -> anyhow::Result<Stock> {
-        let mut file = std::fs::File::open(path)?;
-        let content = candle_core::quantized::gguf_file::Content::read(&mut file)?;
-        Ok(match architecture {
-            "qwen2" => Stock::Qwen2(candle_transformers::models::quantized_qwen2::ModelWeights::from_gguf(
-                content, &mut file, &device,
-            )?),
-            _ => Stock::Llama(ModelWeights::from_gguf(content, &mut file, &device)?),
-        })
-    };
+    let load = || Stock::load(path, architecture, &device);
     let last_argmax =
         |logits: &Tensor, row: usize| -> anyhow::Result<u32> { Ok(argmax(&logits.get(row)?.to_vec1::<f32>()?) as u32) };
 
@@ -406,7 +420,7 @@ Measured memory read bandwidth: {:.1} GB/s. Stock: {}.\n\n| model | figure | scl
     for r in &report.results {
         let share = |gb_s: f64| 100.0 * gb_s / report.memory_read_gb_s;
         let batch_steps = r.ours.batch_decode_tok_s / report.batch as f64;
-        let batch_gb_s = r.model_bytes as f64 * batch_steps / 1e9;
+        let batch_gb_s = r.weight_bytes as f64 * batch_steps / 1e9;
         out += &format!(
             "- {q}: prefill multiplies each weight by {prompt} rows per read, {gmac:.1} GMAC/s: bounded by \
 arithmetic. Batch-1 decode reads the {mb:.0} MB of weights {t1:.1} times a second = {g1:.1} GB/s, {p1:.0} % of \
@@ -415,7 +429,7 @@ the measured read bandwidth: {bound1}. Batch {k} reads them {tk:.1} times a seco
             q = r.quant,
             prompt = r.prompt_tokens,
             gmac = r.weight_macs as f64 * r.ours.prefill_tok_s / 1e9,
-            mb = r.model_bytes as f64 / 1e6,
+            mb = r.weight_bytes as f64 / 1e6,
             t1 = r.ours.decode_tok_s,
             g1 = r.ours_decode_gb_s,
             p1 = share(r.ours_decode_gb_s),
