@@ -72,12 +72,13 @@ async fn the_wasm_engine_matches_the_native_reference() {
     parity::assert_matches(&got, &want, 1e-4);
 }
 
-/// The formats of the common GGUF mixes through the wasm kernels (16-bit activations, as natively).
+/// Every other format of the interleaved kernel through its wasm twin (16-bit activations, as
+/// natively).
 #[wasm_bindgen_test]
-async fn the_wasm_k_quant_kernels_match_the_native_references() {
-    let want: parity::References = serde_json::from_str(parity::K_QUANT_REFERENCES).unwrap();
-    for dtype in parity::K_QUANT_FORMATS {
-        let got = parity::compute(&mut parity::k_quant_model(dtype)).await;
+async fn the_wasm_kernels_of_every_format_match_the_native_references() {
+    let want: parity::References = serde_json::from_str(parity::FORMAT_REFERENCES).unwrap();
+    for dtype in parity::FORMATS {
+        let got = parity::compute(&mut parity::wide_model(dtype)).await;
         // This wider model's rounding differences between the targets reach 1e-4 in every
         // format, Q5_0's plain products included; a wrong kernel is off by far more.
         parity::assert_matches(&got, &want[&format!("{dtype:?}")], 2e-4);

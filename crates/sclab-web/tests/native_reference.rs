@@ -16,17 +16,17 @@ fn the_native_engine_reproduces_the_recorded_reference() {
 }
 
 #[test]
-fn the_native_engine_reproduces_the_recorded_k_quant_references() {
-    let got: parity::References = parity::K_QUANT_FORMATS
+fn the_native_engine_reproduces_the_recorded_references_of_every_format() {
+    let got: parity::References = parity::FORMATS
         .iter()
-        .map(|&dtype| (format!("{dtype:?}"), pollster::block_on(parity::compute(&mut parity::k_quant_model(dtype)))))
+        .map(|&dtype| (format!("{dtype:?}"), pollster::block_on(parity::compute(&mut parity::wide_model(dtype)))))
         .collect();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tiny_reference_kquants.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tiny_reference_formats.json");
     if std::env::var_os("SCLAB_BLESS").is_some() {
         std::fs::write(&path, serde_json::to_string(&got).unwrap()).unwrap();
     }
-    let want: parity::References = serde_json::from_str(parity::K_QUANT_REFERENCES).unwrap();
-    assert_eq!(want.len(), parity::K_QUANT_FORMATS.len());
+    let want: parity::References = serde_json::from_str(parity::FORMAT_REFERENCES).unwrap();
+    assert_eq!(want.len(), parity::FORMATS.len());
     for (format, want) in &want {
         assert!(want.greedy_tokens.len() >= 8, "{format}: the reference decodes a real continuation");
         parity::assert_matches(&got[format], want, 1e-6);

@@ -1,6 +1,6 @@
 //! What both engines — native and compiled to wasm — compute on the tiny model, compared with
-//! recorded references (`tiny_reference.json`, and `tiny_reference_kquants.json` for the
-//! formats of the common GGUF mixes; written by the native test with `SCLAB_BLESS=1`): so the
+//! recorded references (`tiny_reference.json`, and `tiny_reference_formats.json` for the
+//! interleaved kernel's other formats; written by the native test with `SCLAB_BLESS=1`): so the
 //! browser's engine agrees with the native one, kernel by kernel.
 
 use std::collections::BTreeMap;
@@ -13,9 +13,11 @@ use sclab_testkit::{tiny_model_bytes, TinySpec};
 use serde::{Deserialize, Serialize};
 
 pub const REFERENCE: &str = include_str!("../tiny_reference.json");
-/// Per format of [`K_QUANT_FORMATS`] (by its debug name), on [`k_quant_model`].
-pub const K_QUANT_REFERENCES: &str = include_str!("../tiny_reference_kquants.json");
-pub const K_QUANT_FORMATS: [GgmlDType; 4] = [GgmlDType::Q5_0, GgmlDType::Q4K, GgmlDType::Q5K, GgmlDType::Q6K];
+/// Per format of [`FORMATS`] (by its debug name), on [`wide_model`].
+pub const FORMAT_REFERENCES: &str = include_str!("../tiny_reference_formats.json");
+/// The interleaved kernel's formats besides Q8_0 (the reference above): Q4_0's nibbles carry a
+/// bias of 8, Q4_K's none; Q5_0, Q5_K and Q6_K take a byte a weight.
+pub const FORMATS: [GgmlDType; 5] = [GgmlDType::Q4_0, GgmlDType::Q5_0, GgmlDType::Q4K, GgmlDType::Q5K, GgmlDType::Q6K];
 pub type References = BTreeMap<String, Reference>;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -30,8 +32,9 @@ pub fn tiny_model() -> LoadedModel {
     load(&TinySpec { dtype: GgmlDType::Q8_0, ..Default::default() })
 }
 
-/// The tiny model in `dtype`, 256 wide: the k-quants' super-block.
-pub fn k_quant_model(dtype: GgmlDType) -> LoadedModel {
+/// The tiny model in `dtype`, 256 wide: the k-quants' super-block (and the width for all of
+/// [`FORMATS`], so that their references compare alike).
+pub fn wide_model(dtype: GgmlDType) -> LoadedModel {
     let shape = sclab_testkit::Shape { hidden: 256, layers: 2, heads: 4, kv_heads: 2, ffn: 512, vocab: 0 };
     load(&TinySpec { dtype, shape, ..Default::default() })
 }
