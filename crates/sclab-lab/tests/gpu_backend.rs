@@ -94,8 +94,8 @@ fn llama3_scaled_rope_matches_the_cpu_engine() {
 }
 
 /// Formats the CPU engine runs on rounded activations (F16 on 16-bit floats, Q5_0 and the
-/// K-quants on candle's 8-bit ones), against that file dequantized to F32 on the CPU engine: the
-/// GPU dequantizes exactly, so it must compute the f32 model. A tiny model 256 wide, the
+/// K-quants on 16-bit integer blocks), against that file dequantized to F32 on the CPU engine:
+/// the GPU dequantizes exactly, so it must compute the f32 model. A tiny model 256 wide, the
 /// K-quants' super-block.
 #[test]
 #[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]

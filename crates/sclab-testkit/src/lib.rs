@@ -122,8 +122,8 @@ fn byte_chars() -> Vec<char> {
 }
 
 /// The specials, the 256 byte tokens, and unused tokens up to a multiple of eight rows, as
-/// real vocabularies are: so that every Q8_0 / Q4_0 matrix of the tiny model, the output head
-/// included, runs on the engine's interleaved kernels, as the real model's do.
+/// real vocabularies are: so that every matrix of the tiny model in an interleaved format, the
+/// output head included, runs on the engine's interleaved kernels, as the real model's do.
 pub fn vocab() -> Vec<String> {
     padded_vocab(0)
 }
