@@ -62,6 +62,16 @@ async function runAndWait(page) {
   assert.equal(await page.textContent('#run-status'), 'run done', await page.textContent('#config-error'));
 }
 
+/** The results header's model of the run stored in the page's IndexedDB for `prompt`. */
+const storedModel = (page, prompt) =>
+  page.evaluate(async (prompt) => {
+    const open = indexedDB.open('sclab', 1);
+    const db = await new Promise((r) => (open.onsuccess = () => r(open.result)));
+    const store = db.transaction('runs').objectStore('runs');
+    const runs = await new Promise((r) => (store.getAll().onsuccess = (e) => r(e.target.result)));
+    return runs.find((r) => r.config.prompt === prompt).header.model;
+  }, prompt);
+
 const points = (page, selector) => page.$eval(selector, (e) => JSON.parse(e.dataset.points));
 
 before(async () => {
@@ -214,13 +224,7 @@ test('the model runs on WebGPU when chosen, and auto leaves a software adapter t
   await page.fill('#max-tokens', '6');
   await runAndWait(page);
   assert.equal(await page.locator('#transcript .round').count(), 1);
-  const backend = await page.evaluate(async () => {
-    const open = indexedDB.open('sclab', 1);
-    const db = await new Promise((r) => (open.onsuccess = () => r(open.result)));
-    const store = db.transaction('runs').objectStore('runs');
-    const runs = await new Promise((r) => (store.getAll().onsuccess = (e) => r(e.target.result)));
-    return runs.find((r) => r.config.prompt === 'Name a fruit.').header.model.backend;
-  });
+  const { backend } = await storedModel(page, 'Name a fruit.');
   assert.equal(backend, 'gpu', 'the results header records the engine');
   await page.selectOption('#engine', 'auto');
   await page.waitForFunction(() => document.getElementById('info-backend').textContent.startsWith('CPU'), null, {
@@ -282,13 +286,7 @@ test('an installed second model is offered beside the default, runs, and is name
   await page.fill('#samples', '0');
   await page.fill('#max-tokens', '8');
   await runAndWait(page);
-  const model = await page.evaluate(async () => {
-    const open = indexedDB.open('sclab', 1);
-    const db = await new Promise((r) => (open.onsuccess = () => r(open.result)));
-    const store = db.transaction('runs').objectStore('runs');
-    const runs = await new Promise((r) => (store.getAll().onsuccess = (e) => r(e.target.result)));
-    return runs.find((r) => r.config.prompt === 'Name a colour.').header.model;
-  });
+  const model = await storedModel(page, 'Name a colour.');
   assert.equal(model.name, 'Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf');
   assert.equal(model.sha256, '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32');
   // Back to the default model, which the page remembers for the next visit.

@@ -1,16 +1,19 @@
 //! The real assets, fetched by the project's own asset step: SmolLM2-135M-Instruct and the
 //! toxicity classifier.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use candle_core::{Device, Tensor};
 use pollster::block_on;
 use sclab_assets::{Cache, Quant};
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, StopReason};
 use sclab_engine::{load, LoadedModel, ToxicityClassifier};
 use sclab_model::Message;
 use sclab_testkit::max_abs_diff;
+
+use common::{our_logits, stock_logits};
 
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -111,23 +114,6 @@ fn real_model_incremental_turn_equals_full_recompute() {
     assert!(diff < 1e-4, "logits differ by {diff}");
     assert_eq!(inc.hidden.as_ref().unwrap().len(), 30);
     assert_eq!(inc.hidden, full.hidden);
-}
-
-fn our_logits(path: &std::path::Path, prompt: &[u32]) -> Vec<f32> {
-    let mut model = load(path).unwrap();
-    let seq = model.backend.new_sequence();
-    let req = ForwardRequest { seq, tokens: prompt.to_vec(), logits: LogitPositions::Last, hidden: false };
-    block_on(model.backend.forward(&[req])).unwrap().remove(0).logits
-}
-
-fn stock_logits(path: &std::path::Path, prompt: &[u32]) -> Vec<f32> {
-    let mut file = std::fs::File::open(path).unwrap();
-    let content = candle_core::quantized::gguf_file::Content::read(&mut file).unwrap();
-    let mut stock =
-        candle_transformers::models::quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
-            .unwrap();
-    let input = Tensor::new(prompt, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-    stock.forward(&input, 0).unwrap().get(0).unwrap().to_vec1::<f32>().unwrap()
 }
 
 /// candle-transformers' stock quantized Llama is the independent reference. On the model's

@@ -2,17 +2,18 @@
 //! Q6_K and Q8_0 tensors, fetched and joined by the asset step (`sclab assets --model
 //! qwen2.5-coder-0.5b`). It is the lab's real k-quant file.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use candle_core::{Device, Tensor};
-use pollster::block_on;
 use sclab_assets::models::QWEN_CODER;
 use sclab_assets::Cache;
-use sclab_core::{Backend, ForwardRequest, LogitPositions};
 use sclab_engine::load;
 use sclab_model::Message;
 use sclab_testkit::max_abs_diff;
+
+use common::{our_logits, stock_logits};
 
 fn qwen() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
@@ -36,23 +37,6 @@ fn qwen_tokenizer_known_ids_and_chat_format() {
     let text = t.decode(&chat).unwrap();
     assert!(text.starts_with("<|im_start|>system\n"), "the template adds Qwen's system turn: {text:?}");
     assert!(text.ends_with("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"), "{text:?}");
-}
-
-fn our_logits(path: &std::path::Path, prompt: &[u32]) -> Vec<f32> {
-    let mut model = load(path).unwrap();
-    let seq = model.backend.new_sequence();
-    let req = ForwardRequest { seq, tokens: prompt.to_vec(), logits: LogitPositions::Last, hidden: false };
-    block_on(model.backend.forward(&[req])).unwrap().remove(0).logits
-}
-
-fn stock_logits(path: &std::path::Path, prompt: &[u32]) -> Vec<f32> {
-    let mut file = std::fs::File::open(path).unwrap();
-    let content = candle_core::quantized::gguf_file::Content::read(&mut file).unwrap();
-    let mut stock =
-        candle_transformers::models::quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
-            .unwrap();
-    let input = Tensor::new(prompt, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-    stock.forward(&input, 0).unwrap().squeeze(0).unwrap().to_vec1::<f32>().unwrap()
 }
 
 /// candle-transformers' stock `quantized_qwen2` is the independent reference: on the file's f32
