@@ -129,6 +129,8 @@ async function openModel(choice) {
   // One model at a time: the engine frees the loaded one to make room for the next.
   for (const id of ['model-choice', 'model-file']) $(id).disabled = true;
   const previous = state.modelInfo;
+  // The engine lets go of the previous model first: nothing is ready until the new one is.
+  state.modelInfo = null;
   const staged = state.models.find((m) => m.id === choice.model);
   try {
     const info = await client.request('open', { ...choice, engine: $('engine').value });

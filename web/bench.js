@@ -3,9 +3,9 @@
 
 import { LabClient } from './lab-client.js';
 
-async function ours(prompt, steps, batch) {
+async function ours(prompt, steps, batch, model) {
   const client = new LabClient({ onEvent() {}, onStatus() {} });
-  const info = await client.request('open', { source: 'staged' });
+  const info = await client.request('open', { source: 'staged', model });
   await client.request('bench', { prompt, steps: 8, batch: 1 }); // warm-up
   const single = await client.request('bench', { prompt, steps, batch: 1 });
   const batched = await client.request('bench', { prompt, steps, batch });
@@ -28,13 +28,16 @@ async function wllama(prompt, steps, base, modelUrl) {
   return { timings: result.timings, usage: result.usage, wall_ms: wall, threads };
 }
 
-window.sclabBench = async ({ prompt, steps, batch, wllamaBase }) => {
+window.sclabBench = async ({ prompt, steps, batch, wllamaBase, model }) => {
   const manifest = await (await fetch('./static/assets/manifest.json')).json();
+  const staged = manifest.models.find((m) => m.id === model);
+  if (!staged) throw new Error(`no staged model ${model}`);
   const result = {
     user_agent: navigator.userAgent,
     isolated: crossOriginIsolated,
-    ours: await ours(prompt, steps, batch),
-    wllama: await wllama(prompt, steps, wllamaBase, manifest.models[0].url),
+    model: staged,
+    ours: await ours(prompt, steps, batch, model),
+    wllama: await wllama(prompt, steps, wllamaBase, staged.url),
   };
   document.getElementById('result').textContent = JSON.stringify(result, null, 2);
   return result;

@@ -120,7 +120,7 @@ export async function refreshRuns() {
  * measurement (`unit`: what is counted). */
 export function showStatus({ text, done, total, unit }) {
   const { modelInfo } = state;
-  $('model-status').textContent = text || (modelInfo ? `Ready: ${modelInfo.name}` : 'Ready');
+  $('model-status').textContent = text || (modelInfo ? `Ready: ${modelInfo.name}` : 'Opening the model…');
   const bar = $('model-progress');
   bar.hidden = !(text && total);
   if (total) {

@@ -274,10 +274,18 @@ test('an installed second model is offered beside the default, runs, and is name
     ['smollm2-135m', 'SmolLM2-135M-Instruct, Q8_0 — 138 MiB'],
     ['qwen2.5-coder-0.5b', 'Qwen2.5-Coder-0.5B-Instruct, Q4_K_M mix — 469 MiB'],
   ]);
+  // Every status shown while the second model loads: none may call the first one ready.
+  await page.evaluate(() => {
+    const status = document.getElementById('model-status');
+    window.statusesSeen = [];
+    new MutationObserver(() => window.statusesSeen.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+  });
   await page.selectOption('#model-choice', 'qwen2.5-coder-0.5b');
   await page.waitForFunction(() => document.getElementById('model-status').textContent.startsWith('Ready: Qwen'), null, {
     timeout: RUN_TIMEOUT,
   });
+  const seen = await page.evaluate(() => window.statusesSeen);
+  assert.deepEqual(seen.filter((s) => s.startsWith('Ready')), ['Ready: Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf']);
   assert.match(await page.textContent('#info-shape'), /^qwen2, 24 layers, hidden 896/);
   assert.match(await page.textContent('#info-licence'), /upstream model is Apache-2\.0/);
   await page.selectOption('#task', 'custom');

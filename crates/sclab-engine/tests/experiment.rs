@@ -10,10 +10,11 @@ use candle_core::quantized::GgmlDType;
 use pollster::block_on;
 use sclab_assets::Cache;
 use sclab_core::experiment::clustering::{by_embedding, by_entailment};
+use sclab_core::experiment::concept::last_token_states;
 use sclab_core::experiment::{Clustering, Concept, ConceptModel, Experiment, ExperimentConfig, Instruments};
-use sclab_core::protocol::{Phase, Stream, Watch};
+use sclab_core::protocol::{ChatFormat, Phase, Stream, Watch};
 use sclab_core::tasks::{TaskError, TaskItem};
-use sclab_core::{Backend, BackendError, ForwardOutput, ForwardRequest, ModelInfo, SeqId};
+use sclab_core::{Backend, BackendError, ForwardOutput, ForwardRequest, LogitPositions, ModelInfo, SeqId};
 use sclab_engine::{load, LoadedModel, SentenceEmbedder, ToxicityClassifier};
 use sclab_model::ChatCodec;
 use sclab_testkit::*;
@@ -167,6 +168,37 @@ fn rounds_are_measured_in_order_and_reproducibly() {
 }
 
 #[test]
+fn contrast_texts_read_their_shared_opening_once_and_keep_their_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = tiny(&dir);
+    let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
+    // 20 texts: a batch of 16 and one of 4; they share the template's opening and "Tell me".
+    let texts: Vec<String> = (0..20).map(|i| format!("Tell me {i} ways to bake bread")).collect();
+    let encoded: Vec<Vec<u32>> = texts.iter().map(|t| codec.open(t, "Answer:").unwrap()).collect();
+    let opening = (0..).take_while(|&i| encoded.iter().all(|e| e[i] == encoded[0][i])).count();
+    assert!(opening > 2, "the texts share {opening} tokens");
+
+    let mut counted = CountingBackend { inner: &mut model.backend, batches: Vec::new(), tokens: 0 };
+    let shared = block_on(last_token_states(&mut counted, &codec, &texts, "Answer:", &mut |_| {})).unwrap();
+    assert_eq!(counted.batches, [1, 16, 4], "the opening once, then the texts in batches");
+    let all: usize = encoded.iter().map(Vec::len).sum();
+    assert_eq!(counted.tokens, all - (texts.len() - 1) * opening);
+
+    // Each text read whole on its own gives exactly the same states.
+    for (tokens, states) in encoded.into_iter().zip(&shared) {
+        let seq = model.backend.new_sequence();
+        let request = ForwardRequest { seq, tokens, logits: LogitPositions::None, hidden: true };
+        let out = block_on(model.backend.forward(&[request])).unwrap();
+        model.backend.free(seq);
+        assert_eq!(out[0].hidden.as_ref(), Some(states));
+    }
+    // Nothing is left cached: the opening (the first sequence) and the 20 texts' forks are freed.
+    for id in 0..=20 {
+        assert_eq!(model.backend.seq_len(SeqId(id)), Err(BackendError::UnknownSequence(SeqId(id))));
+    }
+}
+
+#[test]
 fn embedding_clustering_needs_an_embedder() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = tiny(&dir);
@@ -193,7 +225,7 @@ fn entailment_is_judged_in_one_batch_and_deterministic() {
     let mut model = tiny(&dir);
     let codec = ChatCodec { tokenizer: &model.tokenizer, template: &model.template };
     let texts = ["It is harmful.", "It is harmful.", "No, it is fine.", "Yes."];
-    let mut counted = CountingBackend { inner: &mut model.backend, batches: Vec::new() };
+    let mut counted = CountingBackend { inner: &mut model.backend, batches: Vec::new(), tokens: 0 };
     let a = block_on(by_entailment(&mut counted, &codec, "Is it harmful?", &texts)).unwrap();
     assert_eq!(counted.batches, [12], "all 4 × 3 ordered pairs in one forward call");
     let b = block_on(by_entailment(&mut model.backend, &codec, "Is it harmful?", &texts)).unwrap();
@@ -225,10 +257,11 @@ fn minilm_puts_paraphrases_together() {
     assert_eq!(by_embedding(&e, 0.6), vec![0, 0, 1, 1]);
 }
 
-/// The real backend, with the size of every forward call's batch recorded.
+/// The real backend, with the size of every forward call's batch and the tokens read recorded.
 struct CountingBackend<'a, B> {
     inner: &'a mut B,
     batches: Vec<usize>,
+    tokens: usize,
 }
 
 impl<B: Backend> Backend for CountingBackend<'_, B> {
@@ -252,6 +285,7 @@ impl<B: Backend> Backend for CountingBackend<'_, B> {
     }
     async fn forward(&mut self, batch: &[ForwardRequest]) -> Result<Vec<ForwardOutput>, BackendError> {
         self.batches.push(batch.len());
+        self.tokens += batch.iter().map(|r| r.tokens.len()).sum::<usize>();
         self.inner.forward(batch).await
     }
 }

@@ -1,5 +1,5 @@
 //! `sclab bench --browser`: decode speed of the lab's wasm engine and of wllama (llama.cpp in
-//! wasm, single-threaded) on the same GGUF in one headless Chromium (bench/headless.rs).
+//! wasm, single-threaded) on the same staged GGUF in one headless Chromium (bench/headless.rs).
 
 use std::path::Path;
 
@@ -22,6 +22,9 @@ pub struct BrowserReport {
     pub date: String,
     pub machine: String,
     pub browser: String,
+    /// The staged model's description (`sclab serve`'s manifest) and file size.
+    pub model: String,
+    pub model_bytes: u64,
     pub prompt_tokens: usize,
     pub tokens: usize,
     pub batch: usize,
@@ -38,7 +41,8 @@ pub struct BrowserReport {
     pub raw: Value,
 }
 
-pub fn measure(root: &Path, tokens: usize, batch: usize) -> anyhow::Result<BrowserReport> {
+/// `model`: the id of a model `sclab serve` stages (the default or an installed opt-in one).
+pub fn measure(root: &Path, model: &str, tokens: usize, batch: usize) -> anyhow::Result<BrowserReport> {
     let root = root.canonicalize()?;
     let wllama = root.join("node_modules/@wllama/wllama/esm");
     if !wllama.join("wasm/wllama.wasm").exists() {
@@ -56,8 +60,9 @@ pub fn measure(root: &Path, tokens: usize, batch: usize) -> anyhow::Result<Brows
         &root,
         &[Step {
             url: Some(format!("http://127.0.0.1:{port}/bench.html")),
+            upload: None,
             script: "return window.sclabBench(arg);",
-            arg: json!({ "prompt": PROMPT, "steps": tokens, "batch": batch, "wllamaBase": "/bench/wllama" }),
+            arg: json!({ "prompt": PROMPT, "steps": tokens, "batch": batch, "wllamaBase": "/bench/wllama", "model": model }),
         }],
     )?;
     report(raw, tokens, batch)
@@ -80,6 +85,8 @@ fn report(raw: Value, tokens: usize, batch: usize) -> anyhow::Result<BrowserRepo
         date: super::today(),
         machine: super::machine_name(),
         browser,
+        model: raw.pointer("/model/description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        model_bytes: raw.pointer("/model/bytes").and_then(Value::as_u64).unwrap_or_default(),
         prompt_tokens,
         tokens,
         batch,
@@ -98,17 +105,18 @@ fn report(raw: Value, tokens: usize, batch: usize) -> anyhow::Result<BrowserRepo
 
 pub fn markdown(r: &BrowserReport) -> String {
     format!(
-        "## {date} — browser, {machine}\n\n`sclab bench --browser`: the default model (Q8_0) in {browser}, wasm on \
-one CPU thread each, one page; {tokens} greedy tokens after a {prompt}-token prompt. sclab times its own \
+        "## {date} — browser, {machine}\n\n`sclab bench --browser`: {model} in {browser}, wasm on one CPU thread each, one page; {tokens} greedy tokens after a {prompt}-token prompt. sclab times its own \
 prefill and decode steps in its worker; wllama's figures are llama.cpp's own timings.\n\n\
 | figure | sclab (wasm SIMD) | wllama {threads} thread | ratio |\n|---|---|---|---|\n\
 | prefill tok/s | {op:.1} | {wp:.1} | {pr:.2}× |\n\
 | decode tok/s, batch 1 | {od:.1} | {wd:.1} | {dr:.2}× |\n\
 | decode tok/s, batch {batch} (aggregate) | {ob:.1} | — | — |\n\n\
-The lab's wasm heap after loading the 138 MiB model: {mem:.0} MiB.\n",
+The lab's wasm heap after loading the {model_mib:.0} MiB model: {mem:.0} MiB.\n",
         date = r.date,
         machine = r.machine,
         browser = r.browser,
+        model = r.model,
+        model_mib = r.model_bytes as f64 / (1 << 20) as f64,
         tokens = r.tokens,
         prompt = r.prompt_tokens,
         threads = r.wllama_threads,

@@ -20,11 +20,19 @@ pub fn serve(app: Router) -> anyhow::Result<(tokio::runtime::Runtime, u16)> {
 }
 
 /// One page visit: open `url` (unless `None`; `${previous}` in it is the previous step's
-/// answer), then run `script` in the page as the body of an async function of `arg`.
+/// answer), choose `upload` in a file input as a visitor would, then run `script` in the page
+/// as the body of an async function of `arg`.
 pub struct Step<'a> {
     pub url: Option<String>,
+    pub upload: Option<Upload<'a>>,
     pub script: &'a str,
     pub arg: Value,
+}
+
+/// A local file chosen in the page's file input `selector`.
+pub struct Upload<'a> {
+    pub selector: &'a str,
+    pub path: &'a Path,
 }
 
 /// Run `steps` in one headless Chromium; the last step's answer.
@@ -32,7 +40,13 @@ pub fn drive(root: &Path, steps: &[Step]) -> anyhow::Result<Value> {
     if !root.join("node_modules/playwright-core").exists() {
         bail!("node_modules/playwright-core is missing: run `npm ci` in the repository first");
     }
-    let steps: Vec<Value> = steps.iter().map(|s| json!({ "url": s.url, "script": s.script, "arg": s.arg })).collect();
+    let steps: Vec<Value> = steps
+        .iter()
+        .map(|s| {
+            let upload = s.upload.as_ref().map(|u| json!({ "selector": u.selector, "path": u.path }));
+            json!({ "url": s.url, "upload": upload, "script": s.script, "arg": s.arg })
+        })
+        .collect();
     let mut child = Command::new("node")
         .arg(root.join("scripts/drive-page.mjs"))
         .current_dir(root)

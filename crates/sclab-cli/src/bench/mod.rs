@@ -4,6 +4,7 @@
 
 mod browser;
 mod experiment;
+mod first_use;
 #[cfg(feature = "gpu")]
 mod gpu;
 mod headless;
@@ -16,6 +17,7 @@ use std::time::Instant;
 use anyhow::bail;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
+use sclab_assets::models::DEFAULT_MODEL;
 use sclab_core::logits::argmax;
 use sclab_core::{Backend, ForwardRequest, LogitPositions};
 use sclab_model::Message;
@@ -61,6 +63,11 @@ pub struct Args {
     /// `npm ci`; the page's staged model file must be the native one, which is checked).
     #[arg(long)]
     browser: bool,
+    /// With --browser and --model (a name or a file): a visitor's first use of that file in the
+    /// page, chosen as "your own GGUF": loading, measuring the concept a custom prompt needs and
+    /// a 2-round, K = 2 run of it, phase by phase.
+    #[arg(long, requires = "browser", conflicts_with = "experiment")]
+    first_use: bool,
     /// gpu: the WebGPU backend against the CPU engine, side by side (with --experiment: which
     /// backend runs it).
     #[arg(long, value_enum)]
@@ -121,11 +128,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let result = page_experiment::measure(Path::new("."), &experiment_model(&args))?;
         return publish(&args, &result, page_experiment::markdown(&result));
     }
-    if args.model.is_some() && (args.browser || matches!(args.backend, Some(BackendArg::Gpu | BackendArg::Auto))) {
-        bail!("--model is measured on the CPU engine against candle's stock model, or with --experiment: drop --browser and --backend");
+    if args.first_use {
+        let Some(model) = &args.model else {
+            bail!("--first-use measures a visitor's own file: name it with --model (a file or a model's name)");
+        };
+        let result = first_use::measure(Path::new("."), &model_path(model, args.quant[0])?)?;
+        return publish(&args, &result, first_use::markdown(&result));
+    }
+    if args.model.is_some() && matches!(args.backend, Some(BackendArg::Gpu | BackendArg::Auto)) {
+        bail!(
+            "--model is measured on the CPU engine against candle's stock model, or with --experiment: drop --backend"
+        );
     }
     if args.browser {
-        let result = browser::measure(Path::new("."), args.tokens, args.batch)?;
+        let model = staged_model(args.model.as_deref())?;
+        let result = browser::measure(Path::new("."), model, args.tokens, args.batch)?;
         return publish(&args, &result, browser::markdown(&result));
     }
     if args.experiment {
@@ -193,6 +210,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         results,
     };
     publish(&args, &report, markdown(&report))
+}
+
+/// The page's id of the model `--browser` measures: the default, or a model the lab knows by
+/// name (installed first if need be, so that the server stages it).
+fn staged_model(model: Option<&Path>) -> anyhow::Result<&'static str> {
+    let Some(model) = model else { return Ok(DEFAULT_MODEL) };
+    let name = model.to_str().unwrap_or_default();
+    if name == DEFAULT_MODEL {
+        return Ok(DEFAULT_MODEL);
+    }
+    let Some(pinned) = sclab_assets::models::opt_in(name) else {
+        bail!(
+            "--browser measures a model the page serves: {} (for a file of your own, add --first-use)",
+            sclab_assets::models::names().join(", ")
+        );
+    };
+    model_path(model, QuantArg::Q8_0)?;
+    Ok(pinned.name)
 }
 
 /// The model `--experiment` runs: `--model` or the default model in the first `--quant`.

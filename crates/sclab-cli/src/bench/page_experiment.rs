@@ -72,8 +72,8 @@ for (const m of performance.getEntriesByType('measure')) {
 return { wall_ms, parts, engine: $('info-backend').textContent, model: $('info-name').textContent, item: $('transcript-item').value === '0' ? $('transcript-item').selectedOptions[0].textContent : '', user_agent: navigator.userAgent };
 "#;
 
-/// The page reads its settings from `#config=` (base64url JSON, web/controls.js).
-const HASH_SCRIPT: &str = "localStorage.setItem('sclab-engine', 'cpu');\
+/// The page reads its settings from `#config=` (base64url JSON, web/controls.js); the CPU engine.
+pub(super) const HASH_SCRIPT: &str = "localStorage.setItem('sclab-engine', 'cpu');\
     const bytes = new TextEncoder().encode(JSON.stringify(arg));\
     return btoa(String.fromCodePoint(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');";
 
@@ -93,9 +93,15 @@ pub fn measure(root: &Path, model: &ModelArgs) -> anyhow::Result<PageExperimentB
         &root,
         &[
             // A page of the lab's origin that loads no model, to choose the CPU engine first.
-            Step { url: Some(format!("{base}/bench.html")), script: HASH_SCRIPT, arg: json!(&bench.config) },
+            Step {
+                url: Some(format!("{base}/bench.html")),
+                upload: None,
+                script: HASH_SCRIPT,
+                arg: json!(&bench.config),
+            },
             Step {
                 url: Some(format!("{base}/#config=${{previous}}")),
+                upload: None,
                 script: PAGE_SCRIPT,
                 arg: json!({ "rounds": bench.config.rounds }),
             },

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::backend::{Backend, ForwardRequest, LogitPositions};
+use crate::backend::{Backend, ForwardRequest, LogitPositions, SeqId};
 use crate::metrics::concept::ConceptDirections;
 use crate::metrics::probe::Probe;
 use crate::protocol::{ChatFormat, ProtocolError};
@@ -113,7 +113,9 @@ const BATCH: usize = 16;
 
 /// The last-token residual stream per layer (`[text][layer][dim]`) of each text, asked as a
 /// user turn with the assistant's answer opened by `answer_prefix`: the position at which a
-/// round's input is measured (the task's first answer prefix).
+/// round's input is measured (the task's first answer prefix). The tokens every text opens with
+/// (the chat template's system turn and user header) are read once and forked per text, which
+/// leaves each text's states as they are and saves a third or more of the work on a CPU.
 pub async fn last_token_states<B: Backend, F: ChatFormat>(
     backend: &mut B,
     format: &F,
@@ -121,22 +123,52 @@ pub async fn last_token_states<B: Backend, F: ChatFormat>(
     answer_prefix: &str,
     on_batch: &mut dyn FnMut(usize),
 ) -> Result<Vec<Vec<Vec<f32>>>, ProtocolError> {
-    let mut states = Vec::with_capacity(texts.len());
-    for chunk in texts.chunks(BATCH) {
+    let encoded: Vec<Vec<u32>> = texts.iter().map(|text| format.open(text, answer_prefix)).collect::<Result<_, _>>()?;
+    let opening = backend.new_sequence();
+    let states = read_after(backend, opening, &encoded, on_batch).await;
+    backend.free(opening);
+    states
+}
+
+/// [`last_token_states`] with `opening`, an empty sequence, holding the tokens shared by all.
+async fn read_after<B: Backend>(
+    backend: &mut B,
+    opening: SeqId,
+    encoded: &[Vec<u32>],
+    on_batch: &mut dyn FnMut(usize),
+) -> Result<Vec<Vec<Vec<f32>>>, ProtocolError> {
+    // Each text keeps at least its last token to itself: its states are read there.
+    let shortest = encoded.iter().map(Vec::len).min().unwrap_or(0);
+    let shared = encoded.first().map_or(0, |first| {
+        let common = |other: &Vec<u32>| first.iter().zip(other).take_while(|(a, b)| a == b).count();
+        encoded.iter().map(common).min().unwrap_or(0).min(shortest.saturating_sub(1))
+    });
+    if shared > 0 {
+        let tokens = encoded[0][..shared].to_vec();
+        backend
+            .forward(&[ForwardRequest { seq: opening, tokens, logits: LogitPositions::None, hidden: false }])
+            .await?;
+    }
+    let mut states = Vec::with_capacity(encoded.len());
+    for chunk in encoded.chunks(BATCH) {
         let mut requests = Vec::with_capacity(chunk.len());
-        for text in chunk {
-            let tokens = format.open(text, answer_prefix)?;
-            requests.push(ForwardRequest {
-                seq: backend.new_sequence(),
-                tokens,
-                logits: LogitPositions::None,
-                hidden: true,
-            });
+        for tokens in chunk {
+            match backend.fork(opening) {
+                Ok(seq) => requests.push(ForwardRequest {
+                    seq,
+                    tokens: tokens[shared..].to_vec(),
+                    logits: LogitPositions::None,
+                    hidden: true,
+                }),
+                Err(e) => {
+                    requests.iter().for_each(|r| backend.free(r.seq));
+                    return Err(e.into());
+                }
+            }
         }
-        let seqs: Vec<_> = requests.iter().map(|r| r.seq).collect();
         let result = backend.forward(&requests).await;
-        for seq in seqs {
-            backend.free(seq);
+        for request in &requests {
+            backend.free(request.seq);
         }
         states.extend(result?.into_iter().map(|out| out.hidden.unwrap_or_default()));
         on_batch(chunk.len());
