@@ -422,11 +422,41 @@ impl Interleaved {
         }
     }
 
-    /// The kernel of `group` in wasm SIMD: lanes 0–3 and 4–7 of the group in two registers.
+    /// The kernel of `group` in wasm SIMD, compiled once per shape of format (nibbles or
+    /// bytes, one scale per block or two, offsets or none) so that each inner loop carries only
+    /// its own work: V8 keeps fewer values live and spills less.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     unsafe fn group_wasm(&self, group: usize, x: &QuantizedRows, out: *mut f32) {
+        let f = self.format;
+        match (f.nibbles(), f.scales_per_block() == 2, f.has_offsets()) {
+            (false, false, false) => self.group_wasm_as::<false, false, false>(group, x, out),
+            (false, false, true) => self.group_wasm_as::<false, false, true>(group, x, out),
+            (false, true, false) => self.group_wasm_as::<false, true, false>(group, x, out),
+            (false, true, true) => self.group_wasm_as::<false, true, true>(group, x, out),
+            (true, false, false) => self.group_wasm_as::<true, false, false>(group, x, out),
+            (true, false, true) => self.group_wasm_as::<true, false, true>(group, x, out),
+            (true, true, false) => self.group_wasm_as::<true, true, false>(group, x, out),
+            (true, true, true) => self.group_wasm_as::<true, true, true>(group, x, out),
+        }
+    }
+
+    /// `group` in wasm SIMD: lanes 0–3 and 4–7 of the group in two registers. Byte-wide
+    /// weights are sign-extended straight from memory in each row's loop (`v128.load8x8_s`, one
+    /// instruction): decoded once per block instead, 32 registers' worth of weights spill to the
+    /// stack in V8, and a single row (decoding) pays the decode on its own. Nibbles take more
+    /// work to unpack, so they are unpacked once per block. `HALVES`: a scale per 16 weights
+    /// (Q6_K); `OFFSETS`: the k-quants' minimums.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    unsafe fn group_wasm_as<const NIBBLES: bool, const HALVES: bool, const OFFSETS: bool>(
+        &self,
+        group: usize,
+        x: &QuantizedRows,
+        out: *mut f32,
+    ) {
         use std::arch::wasm32::*;
         let blocks = self.cols / BLOCK;
+        let per_block = if HALVES { 2 } else { 1 };
         let halves = |v: v128| [i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)];
         for tile_start in (0..x.rows).step_by(ROW_TILE) {
             let tile = ROW_TILE.min(x.rows - tile_start);
@@ -434,44 +464,42 @@ impl Interleaved {
             for b in 0..blocks {
                 let gb = group * blocks + b;
                 let wq = self.qs.as_ptr().add(gb * self.format.group_block_bytes());
-                let chunk = |c: usize| v128_load(wq.add(c * LANES * PAIR) as *const v128);
-                let w: [[v128; 2]; PAIRS] = if self.format.nibbles() {
+                let unpacked: [[v128; 2]; PAIRS] = if NIBBLES {
                     let (low, bias) = (i8x16_splat(0x0F), i8x16_splat(self.format.nibble_bias()));
                     std::array::from_fn(|p| {
-                        let packed = chunk(p % (PAIRS / 2));
+                        let packed = v128_load(wq.add((p % (PAIRS / 2)) * LANES * PAIR) as *const v128);
                         let nibbles = if p < PAIRS / 2 { packed } else { u16x8_shr(packed, 4) };
                         halves(i8x16_sub(v128_and(nibbles, low), bias))
                     })
                 } else {
-                    std::array::from_fn(|p| halves(chunk(p)))
+                    [[i32x4_splat(0); 2]; PAIRS]
                 };
-                let per_block = self.format.scales_per_block();
                 let lanes = |v: *const f32| [v128_load(v as *const v128), v128_load(v.add(4) as *const v128)];
                 let scales = self.scales.as_ptr().add(gb * per_block * LANES);
                 let (first, second) = (lanes(scales), lanes(scales.add((per_block - 1) * LANES)));
-                let offset = self.format.has_offsets().then(|| lanes(self.offsets.as_ptr().add(gb * LANES)));
+                let offset = if OFFSETS { lanes(self.offsets.as_ptr().add(gb * LANES)) } else { first };
                 for (r, acc) in acc.iter_mut().enumerate().take(tile) {
                     let row = tile_start + r;
                     let xq = x.qs.as_ptr().add(row * self.cols + b * BLOCK);
-                    // The block's two halves apart, for Q6_K's scale per 16 weights.
-                    let mut dot = [[i32x4_splat(0); 2]; 2];
-                    for (p, wp) in w.iter().enumerate() {
-                        let two = i32x4_splat((xq.add(p * PAIR) as *const i32).read_unaligned());
-                        let half = &mut dot[p / (PAIRS / 2)];
-                        half[0] = i32x4_add(half[0], i32x4_dot_i16x8(two, wp[0]));
-                        half[1] = i32x4_add(half[1], i32x4_dot_i16x8(two, wp[1]));
-                    }
+                    let dot = if NIBBLES {
+                        wasm_block_dot::<HALVES>(xq, |p| unpacked[p])
+                    } else {
+                        wasm_block_dot::<HALVES>(xq, |p| {
+                            let bytes = wq.add(p * LANES * PAIR) as *const i8;
+                            [i16x8_load_extend_i8x8(bytes), i16x8_load_extend_i8x8(bytes.add(LANES))]
+                        })
+                    };
                     let xs = f32x4_splat(x.scales[row * blocks + b]);
-                    let sum = f32x4_splat(x.sums[row * blocks + b]);
                     for h in 0..2 {
-                        let weighted = if per_block == 2 {
+                        let weighted = if HALVES {
                             let low = f32x4_mul(f32x4_convert_i32x4(dot[0][h]), first[h]);
                             f32x4_add(f32x4_mul(f32x4_convert_i32x4(dot[1][h]), second[h]), low)
                         } else {
-                            f32x4_mul(f32x4_convert_i32x4(i32x4_add(dot[0][h], dot[1][h])), first[h])
+                            f32x4_mul(f32x4_convert_i32x4(dot[0][h]), first[h])
                         };
                         acc[h] = f32x4_add(f32x4_mul(weighted, xs), acc[h]);
-                        if let Some(offset) = offset {
+                        if OFFSETS {
+                            let sum = f32x4_splat(x.sums[row * blocks + b]);
                             acc[h] = f32x4_add(f32x4_mul(offset[h], sum), acc[h]);
                         }
                     }
@@ -499,6 +527,28 @@ impl Interleaved {
     unsafe fn group_avx2(&self, _group: usize, _x: &QuantizedRows, _out: *mut f32) {
         unreachable!("Interleaved is only built where `detect()` finds a kernel")
     }
+}
+
+/// One row's 16-bit activations against a block of eight weight rows, as i32 sums of lanes
+/// 0–3 and 4–7: `weight(p)` gives pair `p`'s weights of those lanes as i16. With `HALVES` the
+/// block's two halves are summed apart (`[0]` and `[1]`, for Q6_K's scale per 16 weights),
+/// else all in `[0]`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+unsafe fn wasm_block_dot<const HALVES: bool>(
+    xq: *const i16,
+    weight: impl Fn(usize) -> [std::arch::wasm32::v128; 2],
+) -> [[std::arch::wasm32::v128; 2]; 2] {
+    use std::arch::wasm32::*;
+    let mut dot = [[i32x4_splat(0); 2]; 2];
+    for p in 0..PAIRS {
+        let wp = weight(p);
+        let two = i32x4_splat((xq.add(p * PAIR) as *const i32).read_unaligned());
+        let half = &mut dot[if HALVES { p / (PAIRS / 2) } else { 0 }];
+        half[0] = i32x4_add(half[0], i32x4_dot_i16x8(two, wp[0]));
+        half[1] = i32x4_add(half[1], i32x4_dot_i16x8(two, wp[1]));
+    }
+    dot
 }
 
 /// Activation rows as 16-bit blocks of 32 with one f32 scale each, and each block's sum (what
