@@ -427,16 +427,13 @@ impl Interleaved {
     /// its own work: V8 keeps fewer values live and spills less.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     unsafe fn group_wasm(&self, group: usize, x: &QuantizedRows, out: *mut f32) {
-        let f = self.format;
-        match (f.nibbles(), f.scales_per_block() == 2, f.has_offsets()) {
-            (false, false, false) => self.group_wasm_as::<false, false, false>(group, x, out),
-            (false, false, true) => self.group_wasm_as::<false, false, true>(group, x, out),
-            (false, true, false) => self.group_wasm_as::<false, true, false>(group, x, out),
-            (false, true, true) => self.group_wasm_as::<false, true, true>(group, x, out),
-            (true, false, false) => self.group_wasm_as::<true, false, false>(group, x, out),
-            (true, false, true) => self.group_wasm_as::<true, false, true>(group, x, out),
-            (true, true, false) => self.group_wasm_as::<true, true, false>(group, x, out),
-            (true, true, true) => self.group_wasm_as::<true, true, true>(group, x, out),
+        // <NIBBLES, HALVES, OFFSETS>: what each format's blocks hold (`Format::decode`).
+        match self.format {
+            Format::Q8_0 | Format::Q5_0 => self.group_wasm_as::<false, false, false>(group, x, out),
+            Format::Q4_0 => self.group_wasm_as::<true, false, false>(group, x, out),
+            Format::Q4K => self.group_wasm_as::<true, false, true>(group, x, out),
+            Format::Q5K => self.group_wasm_as::<false, false, true>(group, x, out),
+            Format::Q6K => self.group_wasm_as::<false, true, false>(group, x, out),
         }
     }
 
@@ -455,6 +452,10 @@ impl Interleaved {
         out: *mut f32,
     ) {
         use std::arch::wasm32::*;
+        debug_assert_eq!(
+            (NIBBLES, HALVES, OFFSETS),
+            (self.format.nibbles(), self.format.scales_per_block() == 2, self.format.has_offsets())
+        );
         let blocks = self.cols / BLOCK;
         let per_block = if HALVES { 2 } else { 1 };
         let halves = |v: v128| [i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)];

@@ -36,8 +36,9 @@ pub struct FirstUseBench {
     pub samples: usize,
     /// From choosing the file to "Ready".
     pub load_s: f64,
-    /// The concept the custom prompt needs, measured in the page: its status line's first to last
-    /// appearance, and how many texts it read.
+    /// The concept the custom prompt needs, measured in the page: from its status line's first
+    /// appearance to the next thing the page shows after its last (the fit included), and how
+    /// many texts it read.
     pub concept_s: f64,
     pub concept_texts: usize,
     /// From "Ready" to "run done": the concept, the embedder's first load and the rounds.
@@ -64,7 +65,13 @@ while (!$('model-status').textContent.startsWith('Ready')) {
 const t0 = performance.now();
 const seen = [];
 window.sclabFirstUse = { t0, seen };
-const note = (id, text) => seen.push([performance.now() - t0, id, text]);
+// A status set again to the same text is nothing new; every transcript change is.
+const last = {};
+const note = (id, text) => {
+  if (id !== 'transcript' && last[id] === text) return;
+  last[id] = text;
+  seen.push([performance.now() - t0, id, text]);
+};
 const options = { childList: true, characterData: true, subtree: true };
 for (const id of ['model-status', 'run-status']) {
   new MutationObserver(() => note(id, $(id).textContent)).observe($(id), options);
@@ -155,11 +162,18 @@ fn report(raw: &Value, file: String, file_bytes: u64) -> anyhow::Result<FirstUse
         .filter(|(t, _)| *t <= done_ms)
         .collect();
 
-    let measuring: Vec<&(f64, String)> = seen.iter().filter(|(_, s)| s.contains("measuring the")).collect();
-    let (Some(first), Some(last)) = (measuring.first(), measuring.last()) else {
+    let measuring = |(_, s): &&(f64, String)| s.contains("measuring the");
+    let (Some(first), Some(last)) = (seen.iter().position(|e| measuring(&e)), seen.iter().rposition(|e| measuring(&e)))
+    else {
         bail!("the page measured no concept: it was not a first use");
     };
-    let concept_texts = last.1.rsplit(" of ").next().and_then(|t| t.split(' ').next()?.parse().ok()).unwrap_or(0);
+    let concept_end = seen.get(last + 1).map_or(done_ms, |(t, _)| *t);
+    let concept_texts: usize = seen[last]
+        .1
+        .rsplit(" of ")
+        .next()
+        .and_then(|t| t.split(' ').next()?.parse().ok())
+        .with_context(|| format!("no count of texts in the page's status {:?}", seen[last].1))?;
 
     let mut longest = (0.0, String::new());
     let mut previous = (0.0, "choosing the file".to_owned());
@@ -188,7 +202,7 @@ fn report(raw: &Value, file: String, file_bytes: u64) -> anyhow::Result<FirstUse
         rounds: ROUNDS,
         samples: SAMPLES,
         load_s: ready_ms / 1e3,
-        concept_s: (last.0 - first.0) / 1e3,
+        concept_s: (concept_end - seen[first].0) / 1e3,
         concept_texts,
         run_s: (done_ms - ready_ms) / 1e3,
         total_s: done_ms / 1e3,
@@ -278,7 +292,7 @@ mod tests {
         });
         let b = report(&raw, "a.gguf".into(), 3 << 20).unwrap();
         assert_eq!((b.load_s, b.run_s, b.total_s), (10.0, 90.0, 100.0));
-        assert_eq!((b.concept_s, b.concept_texts), (29.0, 128));
+        assert_eq!((b.concept_s, b.concept_texts), (30.0, 128), "to the status after the last count");
         assert_eq!((b.longest_quiet_s, b.longest_quiet_after.as_str()), (30.0, "run-status: 1 of 2 rounds"));
         let statuses: Vec<&str> = b.statuses.iter().map(|(_, s)| s.as_str()).collect();
         assert_eq!(
@@ -294,5 +308,10 @@ mod tests {
         );
         let no_concept = json!({ "ready_ms": 1.0, "done_ms": 2.0, "seen": [] });
         assert!(report(&no_concept, "a.gguf".into(), 1).is_err());
+        let uncounted =
+            json!({ "ready_ms": 1.0, "done_ms": 2.0, "seen": [[1.5, "model-status", "measuring the x concept"]] });
+        let err =
+            report(&uncounted, "a.gguf".into(), 1).err().expect("a status without a count is refused").to_string();
+        assert!(err.contains("no count of texts"), "{err}");
     }
 }

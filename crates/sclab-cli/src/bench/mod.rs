@@ -54,7 +54,8 @@ pub struct Args {
     experiment: bool,
     /// A model's name (qwen2.5-coder-0.5b) or a Llama / Qwen2 GGUF instead of the default model's
     /// --quant files: against candle-transformers' stock model of its architecture (with
-    /// --experiment: the experiment on it).
+    /// --experiment: the experiment on it; with --browser: a model the page serves, by name;
+    /// with --first-use: the visitor's file).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Measure the lab's wasm engine against wllama in headless Chromium instead (needs
@@ -66,7 +67,7 @@ pub struct Args {
     /// With --browser and --model (a name or a file): a visitor's first use of that file in the
     /// page, chosen as "your own GGUF": loading, measuring the concept a custom prompt needs and
     /// a 2-round, K = 2 run of it, phase by phase.
-    #[arg(long, requires = "browser", conflicts_with = "experiment")]
+    #[arg(long, requires = "browser", conflicts_with_all = ["experiment", "backend", "synthetic"])]
     first_use: bool,
     /// gpu: the WebGPU backend against the CPU engine, side by side (with --experiment: which
     /// backend runs it).
@@ -226,6 +227,7 @@ fn staged_model(model: Option<&Path>) -> anyhow::Result<&'static str> {
             sclab_assets::models::names().join(", ")
         );
     };
+    // Fetched on first use, so that `sclab serve`'s staging finds it installed.
     model_path(model, QuantArg::Q8_0)?;
     Ok(pinned.name)
 }
