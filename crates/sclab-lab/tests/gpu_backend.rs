@@ -6,9 +6,10 @@
 use std::io::Cursor;
 
 use pollster::block_on;
+use sclab_core::experiment::concept::last_token_states;
 use sclab_core::{generate, Backend, ForwardRequest, GenerateParams, LogitPositions, SamplingParams, SeqId};
 use sclab_gpu::{GpuBackend, GpuContext, GpuModel};
-use sclab_model::GgufFile;
+use sclab_model::{ChatCodec, GgufFile};
 use sclab_testkit::relative_diff as relative;
 use sclab_testkit::{bytes, tiny_model_bytes, TinySpec, IM_END};
 
@@ -23,7 +24,8 @@ fn both(spec: &TinySpec) -> (sclab_engine::LoadedModel, GpuBackend) {
     let mut gguf = GgufFile::from_reader("tiny.gguf".as_ref(), Box::new(Cursor::new(model))).unwrap();
     let gpu_model = GpuModel::load(&ctx, &mut gguf).unwrap();
     let stop = sclab_core::Backend::info(&cpu.backend).stop_tokens.clone();
-    let gpu = GpuBackend::new(ctx, gpu_model, stop, 1024).unwrap();
+    // The cache the lab gives the GPU: 16 byte-level texts of the concept test fill 1024.
+    let gpu = GpuBackend::new(ctx, gpu_model, stop, sclab_lab::GPU_CACHE_POSITIONS).unwrap();
     (cpu, gpu)
 }
 
@@ -175,6 +177,24 @@ fn forks_rollbacks_and_batches_keep_each_sequence_its_own() {
     gpu.free(child);
     assert!(gpu.seq_len(child).is_err());
     assert!(gpu.rollback(parent, 10_000).is_err());
+}
+
+#[test]
+#[ignore = "needs a Vulkan adapter: ./scripts/test runs it (cargo test -- --include-ignored)"]
+fn concept_texts_forked_from_their_shared_opening_read_as_on_the_cpu() {
+    let (mut cpu, mut gpu) = both(&spec(candle_core::quantized::GgmlDType::Q8_0));
+    let codec = ChatCodec { tokenizer: &cpu.tokenizer, template: &cpu.template };
+    // 20 texts: the opening once, then a batch of 16 forks and one of 4.
+    let texts: Vec<String> = (0..20).map(|i| format!("Tell me {i} ways to bake bread")).collect();
+    let on_gpu = block_on(last_token_states(&mut gpu, &codec, &texts, "Answer:", &mut |_| {})).unwrap();
+    let on_cpu = block_on(last_token_states(&mut cpu.backend, &codec, &texts, "Answer:", &mut |_| {})).unwrap();
+    assert_eq!((on_gpu.len(), on_cpu.len()), (20, 20));
+    for (t, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
+        assert_eq!(g.len(), c.len());
+        for (l, (a, b)) in g.iter().zip(c).enumerate() {
+            assert!(relative(a, b) < 1e-3, "text {t}, layer {l}: {}", relative(a, b));
+        }
+    }
 }
 
 #[test]
