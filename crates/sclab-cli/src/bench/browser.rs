@@ -79,8 +79,7 @@ fn report(raw: Value, tokens: usize, batch: usize) -> anyhow::Result<BrowserRepo
     let ours_batch = per_second((tokens * batch) as f64, number("/ours/batched/decode_ms")?);
     let wllama_prefill = number("/wllama/timings/prompt_per_second")?;
     let wllama_decode = number("/wllama/timings/predicted_per_second")?;
-    let browser = raw.pointer("/user_agent").and_then(Value::as_str).unwrap_or_default();
-    let browser = browser.split(' ').find(|p| p.contains("Chrome/")).unwrap_or(browser).to_owned();
+    let browser = headless::browser_name(&raw);
     Ok(BrowserReport {
         date: super::today(),
         machine: super::machine_name(),

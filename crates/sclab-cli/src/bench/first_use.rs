@@ -150,16 +150,18 @@ pub fn measure(root: &Path, file: &Path) -> anyhow::Result<FirstUseBench> {
 fn report(raw: &Value, file: String, file_bytes: u64) -> anyhow::Result<FirstUseBench> {
     let ms = |key: &str| raw[key].as_f64().with_context(|| format!("no {key} in the page's answer"));
     let (ready_ms, done_ms) = (ms("ready_ms")?, ms("done_ms")?);
-    // `[ms, what]`: a status line's text after its element's name, or "transcript".
-    let seen: Vec<(f64, String)> = raw["seen"]
+    // `(ms, element, text)` up to the run's end; the transcript's changes have no text.
+    let changes: Vec<(f64, &str, &str)> = raw["seen"]
         .as_array()
         .context("no seen in the page's answer")?
         .iter()
-        .filter_map(|e| {
-            let (id, text) = (e[1].as_str()?, e[2].as_str()?);
-            Some((e[0].as_f64()?, if text.is_empty() { id.to_owned() } else { format!("{id}: {text}") }))
-        })
-        .filter(|(t, _)| *t <= done_ms)
+        .filter_map(|e| Some((e[0].as_f64()?, e[1].as_str()?, e[2].as_str()?)))
+        .filter(|(t, _, _)| *t <= done_ms)
+        .collect();
+    // `(ms, what)`: a status line's text after its element's name, or "transcript".
+    let seen: Vec<(f64, String)> = changes
+        .iter()
+        .map(|&(t, id, text)| (t, if text.is_empty() { id.to_owned() } else { format!("{id}: {text}") }))
         .collect();
 
     let measuring = |(_, s): &&(f64, String)| s.contains("measuring the");
@@ -185,18 +187,16 @@ fn report(raw: &Value, file: String, file_bytes: u64) -> anyhow::Result<FirstUse
     }
 
     let mut statuses: Vec<(f64, String)> = Vec::new();
-    for e in raw["seen"].as_array().into_iter().flatten() {
-        let (Some(t), Some(id), Some(text)) = (e[0].as_f64(), e[1].as_str(), e[2].as_str()) else { continue };
+    for &(t, id, text) in changes.iter().filter(|(_, _, text)| !text.is_empty()) {
         let folded = format!("{id}: {}", fold_progress(text));
-        if t <= done_ms && !text.is_empty() && !statuses.iter().any(|(_, s)| *s == folded) {
+        if !statuses.iter().any(|(_, s)| *s == folded) {
             statuses.push((t / 1e3, folded));
         }
     }
-    let browser = raw["user_agent"].as_str().unwrap_or_default();
     Ok(FirstUseBench {
         date: super::today(),
         machine: super::machine_name(),
-        browser: browser.split(' ').find(|p| p.contains("Chrome/")).unwrap_or(browser).to_owned(),
+        browser: headless::browser_name(raw),
         file,
         file_bytes,
         rounds: ROUNDS,

@@ -62,3 +62,10 @@ pub fn drive(root: &Path, steps: &[Step]) -> anyhow::Result<Value> {
     }
     serde_json::from_slice(&output.stdout).context("the page's answer is not JSON")
 }
+
+/// The browser and its version from the page's `user_agent` ("HeadlessChrome/156.0.0.0"), or
+/// the whole user agent where it names no Chrome.
+pub fn browser_name(raw: &Value) -> String {
+    let agent = raw["user_agent"].as_str().unwrap_or_default();
+    agent.split(' ').find(|p| p.contains("Chrome/")).unwrap_or(agent).to_owned()
+}

@@ -120,11 +120,10 @@ pub fn measure(root: &Path, model: &ModelArgs) -> anyhow::Result<PageExperimentB
     let page_s = raw["wall_ms"].as_f64().context("no wall_ms in the page's answer")? / 1e3;
     let parts = raw["parts"].as_object().context("no parts in the page's answer")?;
     let page = parts.iter().map(|(name, ms)| (name.clone(), ms.as_f64().unwrap_or_default() / 1e3)).collect();
-    let browser = raw["user_agent"].as_str().unwrap_or_default();
     Ok(PageExperimentBench {
         date: super::today(),
         machine: super::machine_name(),
-        browser: browser.split(' ').find(|p| p.contains("Chrome/")).unwrap_or(browser).to_owned(),
+        browser: headless::browser_name(&raw),
         item: bench.item.id.clone(),
         rounds: bench.config.rounds,
         samples: bench.config.samples,
